@@ -14,9 +14,9 @@ def sweep_deadlines() -> int:
     """Note on each case's timeline the deadlines that have just passed; returns how many."""
     now = clock.now()
     beat("worker", "sweep_deadlines")
-    late = Case.objects.filter(state=CaseState.DISPATCHED, accept_overdue=False, accept_due_at__lt=now) | Case.objects.filter(
-        state=CaseState.IN_PROGRESS, complete_overdue=False, complete_due_at__lt=now
-    )
+    late = Case.objects.filter(
+        state=CaseState.DISPATCHED, accept_overdue=False, accept_due_at__lt=now
+    ) | Case.objects.filter(state=CaseState.IN_PROGRESS, complete_overdue=False, complete_due_at__lt=now)
     marked = 0
     # Each case is its own transaction: a crash half-way leaves the rest for the next sweep, and a
     # case swept twice is noted once (mark_overdue is a compare-and-set).

@@ -19,7 +19,15 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "invalid", "message": "输入有误", "errors": response.data}
+        errors = response.data
+        body = {"code": "invalid", "message": "输入有误", "errors": errors}
+        if isinstance(errors, dict) and errors:
+            # Name the first bad field in the message itself, so a log line alone says what was wrong.
+            field, problems = next(iter(errors.items()))
+            first = problems[0] if isinstance(problems, list) and problems else problems
+            body["field"] = field
+            body["message"] = f"{field}：{first}"
+        response.data = body
     elif isinstance(exc, Http404 | exceptions.NotFound):
         response.data = {"code": "not_found", "message": "未找到或无权查看"}
     elif isinstance(exc, exceptions.APIException):

@@ -46,7 +46,9 @@ def test_register_opens_a_case_with_one_event():
     case = register()
     assert case.state == CaseState.REGISTERED
     assert case.number.startswith(timezone.localtime(case.registered_at).strftime("%Y%m%d"))
-    assert list(case.events.values_list("action", "to_state")) == [(EventAction.REGISTER, CaseState.REGISTERED)]
+    assert list(case.events.values_list("action", "to_state")) == [
+        (EventAction.REGISTER, CaseState.REGISTERED)
+    ]
     assert case.appeals.get().appellant_phone == "13905310001"
 
 
@@ -133,7 +135,9 @@ def test_extension_moves_the_deadline_only_when_approved():
 
 def test_complete_then_satisfied_closes():
     case = in_progress()
-    actions.complete_case(case, actor=person("luokou"), result="已约谈店主", reply="已责令烧烤店22点前停止营业。")
+    actions.complete_case(
+        case, actor=person("luokou"), result="已约谈店主", reply="已责令烧烤店22点前停止营业。"
+    )
     assert case.state == CaseState.COMPLETED
     with pytest.raises(Forbidden):
         actions.record_followup(case, actor=person("luokou"), answer="satisfied")
@@ -153,10 +157,17 @@ def test_dissatisfied_twice_escalates_to_level_three_and_investigation_closes():
     actions.record_followup(case, actor=person("followup"), answer="dissatisfied")
     assert (case.state, case.followup_level) == (CaseState.INVESTIGATING, 3)
     with pytest.raises(InvalidInput):
-        actions.record_investigation(case, actor=person("inspector"), findings="查明", conclusion="结论",
-                                     internal_fault=True)
-    actions.record_investigation(case, actor=person("inspector"), findings="查明民警未按时回复",
-                                 conclusion="责令整改", internal_fault=True, fault_detail="回复不及时")
+        actions.record_investigation(
+            case, actor=person("inspector"), findings="查明", conclusion="结论", internal_fault=True
+        )
+    actions.record_investigation(
+        case,
+        actor=person("inspector"),
+        findings="查明民警未按时回复",
+        conclusion="责令整改",
+        internal_fault=True,
+        fault_detail="回复不及时",
+    )
     assert case.state == CaseState.CLOSED
     assert case.close_reason == CloseReason.INVESTIGATED
 
@@ -169,7 +180,9 @@ def test_unreachable_is_closed_as_unreachable():
 
 
 def test_instant_reply_goes_straight_to_follow_up():
-    case = register(category=Category.objects.get(code="hukou"), instant_reply="新生儿落户需携带出生医学证明。")
+    case = register(
+        category=Category.objects.get(code="hukou"), instant_reply="新生儿落户需携带出生医学证明。"
+    )
     assert case.state == CaseState.COMPLETED
     assert [e.action for e in case.events.all()] == [EventAction.REGISTER, EventAction.INSTANT_COMPLETE]
 

@@ -74,7 +74,9 @@ def test_actions_on_a_case_out_of_scope_answer_404(client, luokou_case, username
     assert client.post(f"/api/v1/cases/{luokou_case.number}/accept/").status_code == 404
     page = client.post(reverse("case-action", args=[luokou_case.number, "accept"]))
     assert page.status_code == 404
-    reveal = client.post(reverse("case-reveal", args=[luokou_case.number, luokou_case.appeals.get().pk, "phone"]))
+    reveal = client.post(
+        reverse("case-reveal", args=[luokou_case.number, luokou_case.appeals.get().pk, "phone"])
+    )
     assert reveal.status_code == 404
 
 
@@ -101,7 +103,9 @@ def test_every_url_that_names_a_case_is_covered_here():
     from django.urls import URLPattern, URLResolver, get_resolver
 
     covered = {
-        "case-detail", "case-action", "case-reveal",  # pages, tested above
+        "case-detail",
+        "case-action",
+        "case-reveal",  # pages, tested above
     }
     found = set()
 

@@ -23,7 +23,7 @@ def fresh_cache():
 
 
 def test_national_day_2026_is_skipped_and_the_make_up_saturday_counts():
-    # 2026-09-30 (Wednesday) + 1 working day: 10-01…10-07 are holidays; Thursday 10-08 is the next working day.
+    # 2026-09-30 (Wednesday) + 1 working day: 10-01…10-07 are holidays; Thursday 10-08 is next.
     assert workdays.add_working_days(at(2026, 9, 30, 10, 0), 1) == at(2026, 10, 8, 17, 0)
     # Saturday 2026-10-10 is a make-up working day (调休): Friday 10-09 + 1 → Saturday 10-10.
     assert workdays.is_workday(dt.date(2026, 10, 10))
@@ -78,4 +78,4 @@ def test_new_year_2027_overrides_a_weekday():
 
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError):
-        workdays.add_working_days(dt.datetime(2026, 11, 24, 9, 0), 1)  # noqa: DTZ001
+        workdays.add_working_days(dt.datetime(2026, 11, 24, 9, 0), 1)

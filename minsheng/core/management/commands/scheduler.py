@@ -36,7 +36,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        self.stdout.write("调度器已启动：" + "，".join(f"{p.rsplit('.', 1)[-1]} 每{s}秒" for p, s in SCHEDULE.items()))
+        self.stdout.write(
+            "调度器已启动：" + "，".join(f"{p.rsplit('.', 1)[-1]} 每{s}秒" for p, s in SCHEDULE.items())
+        )
         while not stopping:
             now = time.monotonic()
             for path, interval in SCHEDULE.items():

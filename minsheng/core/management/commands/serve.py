@@ -25,8 +25,20 @@ class Command(BaseCommand):
         bin_dir = os.path.dirname(sys.executable)
         minsheng = [sys.executable, "-m", "minsheng"]
         commands = {
-            "web": [os.path.join(bin_dir, "gunicorn"), "minsheng.wsgi:application", "--bind", f"{host}:{port}",
-                    "--workers", str(workers), "--threads", "4", "--access-logfile", "-", "--timeout", "60"],
+            "web": [
+                os.path.join(bin_dir, "gunicorn"),
+                "minsheng.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--timeout",
+                "60",
+            ],
             "worker": [*minsheng, "db_worker", "--interval", "1"],
             "scheduler": [*minsheng, "scheduler"],
         }

@@ -133,6 +133,13 @@ class Command(BaseCommand):
         parent_rows: dict[str, int] = {}
         for index, row in enumerate(rows):
             parent_rows.setdefault(row["name"], index)
+        city = next(row["name"] for row in rows if row["type"] == UnitType.CITY_BUREAU)
+        for row in rows:
+            if not row["parent"] and row["type"] != UnitType.CITY_BUREAU:
+                # The sources do not say which branch it belongs to (天下第一泉风景区派出所): hang it under
+                # the city bureau so it is visible and dispatchable until an admin places it.
+                row["parent"] = city
+                row["note"] = ((row.get("note") or "") + "；上级单位待管理员核定").lstrip("；")
         units: dict[int, Unit] = {}
 
         def ensure(index: int) -> Unit:

@@ -1,0 +1,1 @@
+"""Tests for the demo appeal generator (plain pytest, no database)."""
