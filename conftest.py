@@ -14,7 +14,7 @@ def load_world():
     """Load the organisation, categories and demo cast (idempotent)."""
     from minsheng.accounts.demo import ensure_demo_accounts
 
-    call_command("load_org", "jinan", verbosity=0, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("load_org", "jinan", verbosity=0, stdout=open("/dev/null", "w"))
     ensure_demo_accounts()
 
 

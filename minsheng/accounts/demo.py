@@ -16,7 +16,14 @@ DEMO_CAST = [
     ("luokou_head", "周所长", "105002", ("泺口派出所", "天桥分局"), [Role.MAIN_LEADER, Role.HEAD], False),
     ("gongren", "吴民警", "105101", ("工人新村北村派出所", "天桥分局"), [Role.HANDLING_OFFICER], False),
     ("lixia", "郑民警", "102001", ("文化东路派出所", "历下分局"), [Role.HANDLING_OFFICER], False),
-    ("tianqiao_sup", "王督办", "105900", ("天桥分局", "济南市公安局"), [Role.SUPERVISOR, Role.DEPUTY_LEADER], False),
+    (
+        "tianqiao_sup",
+        "王督办",
+        "105900",
+        ("天桥分局", "济南市公安局"),
+        [Role.SUPERVISOR, Role.DEPUTY_LEADER],
+        False,
+    ),
     ("inspector", "冯督察", "009001", ("警务督察支队", "济南市公安局"), [Role.INSPECTOR], False),
     ("leader", "陈局长", "000002", ("济南市公安局", None), [Role.CITY_LEADER], False),
 ]
