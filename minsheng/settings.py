@@ -42,6 +42,10 @@ INSTALLED_APPS = [
     "minsheng.categories",
     "minsheng.appeals",
     "minsheng.cases",
+    "minsheng.intake",
+    "minsheng.servicerecords",
+    "minsheng.public",
+    "minsheng.open311",
     "minsheng.classification",
     "minsheng.dedup",
 ]
@@ -166,6 +170,17 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# The chief's mailbox by e-mail (局长信箱), polled every minute; an empty IMAP_HOST switches it off.
+IMAP = {
+    "HOST": env_str("IMAP_HOST", ""),
+    "PORT": env_int("IMAP_PORT", 993),
+    "USER": env_str("IMAP_USER", ""),
+    "PASSWORD": env_str("IMAP_PASSWORD", ""),  # IMAP_PASSWORD_FILE wins (env_str reads NAME_FILE)
+    "FOLDER": env_str("IMAP_FOLDER", "INBOX"),
+    "SSL": env_bool("IMAP_SSL", True),
+    "STARTTLS": env_bool("IMAP_STARTTLS", False),  # used only when IMAP_SSL=0
 }
 
 # Platform defaults that must exist before an admin has touched the policy table.

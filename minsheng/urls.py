@@ -23,6 +23,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("minsheng.api_urls")),
+    path("public/", include("minsheng.public.urls")),
+    path("intake/", include("minsheng.intake.urls")),
+    path("open311/v2/", include("minsheng.open311.urls")),
     path("", include("minsheng.cases.urls")),
 ]
 

@@ -6,6 +6,7 @@ exactly one timeline event.
 """
 
 import datetime as dt
+import secrets
 
 from django.db import transaction
 from django.utils import timezone
@@ -86,7 +87,8 @@ def register_appeal(
     now = clock.now()
     received_at = received_at or now
     case = Case.objects.create(
-        number=f"tmp-{now.timestamp()}",
+        # A unique placeholder until the row has its id; the real number is derived from the id.
+        number=f"t{secrets.token_hex(8)}",
         title=(title or content)[:60],
         category=category,
         channel=channel,

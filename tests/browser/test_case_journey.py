@@ -31,7 +31,10 @@ def test_dispatcher_to_station_to_completion(world, live_server, page, shoot):
 
     log_in(page, base, "dispatcher")
     shoot(page, "02-workbench-dispatcher")
-    page.click("text=登记诉求")
+    page.click("nav >> text=登记诉求")
+    # Links are boosted by htmx: wait for the swap before touching the new page's fields.
+    expect(page).to_have_url(f"{base}/cases/new/")
+    expect(page.locator("#id_content")).to_be_visible()
     page.select_option("#id_channel", label="来电")
     page.fill("#id_appellant_name", "张先生")
     page.fill("#id_appellant_phone", "13905310003")
@@ -54,6 +57,7 @@ def test_dispatcher_to_station_to_completion(world, live_server, page, shoot):
     expect(page.locator(f"text={number}")).to_be_visible()
     shoot(page, "04-workbench-station")
     page.click(f"text={number}")
+    expect(page).to_have_url(case_url)
     page.locator("details[data-action=accept] button[type=submit]").click()
     expect(page.get_by_test_id("case-state")).to_have_text("办理中")
     page.locator("details[data-action=complete] summary").click()

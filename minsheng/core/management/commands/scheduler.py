@@ -14,6 +14,7 @@ from minsheng.core.heartbeat import beat
 # task path → interval in seconds
 SCHEDULE = {
     "minsheng.cases.tasks.sweep_deadlines": 60,
+    "minsheng.intake.tasks.poll_mailbox": 60,
 }
 
 
