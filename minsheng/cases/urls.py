@@ -5,6 +5,7 @@ from minsheng.cases import views
 urlpatterns = [
     path("", views.workbench, name="workbench"),
     path("cases/new/", views.case_new, name="case-new"),
+    path("cases/export.csv", views.export, name="case-export"),
     path("cases/<str:number>/", views.case_detail, name="case-detail"),
     path("cases/<str:number>/actions/<slug:action>/", views.case_action, name="case-action"),
     path("cases/<str:number>/appeals/<int:appeal_id>/reveal/<slug:field>/", views.reveal, name="case-reveal"),

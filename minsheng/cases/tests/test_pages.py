@@ -161,3 +161,27 @@ def test_login_page_and_wrong_password(client):
     assert client.get(reverse("login")).status_code == 200
     response = client.post(reverse("login"), {"username": "dispatcher", "password": "wrong"})
     assert "账号或密码错误" in response.content.decode()
+
+
+def queries_for(client, url, params=None) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url, params or {}).status_code == 200
+    return len(captured)
+
+
+def test_queue_and_case_pages_have_a_query_budget_that_does_not_grow_with_the_data(client):
+    login(client, "luokou")
+    for _ in range(3):
+        actions.dispatch_case(register(), luokou(), actor=person("dispatcher"))
+    few = queries_for(client, reverse("workbench"), {"queue": "all"})
+    for _ in range(12):
+        case = actions.dispatch_case(register(), luokou(), actor=person("dispatcher"))
+        actions.accept_case(case, actor=person("luokou"))
+        actions.add_note(case, actor=person("luokou"), note="走访")
+    many = queries_for(client, reverse("workbench"), {"queue": "all"})
+    assert many == few <= 12
+    case_page = queries_for(client, reverse("case-detail", args=[case.number]))
+    assert case_page <= 20

@@ -53,6 +53,16 @@ def test_workbench_lists(client, luokou_case, username, sees):
 
 
 @pytest.mark.parametrize(("username", "sees"), SEES_LUOKOU_CASE.items())
+def test_export(client, luokou_case, username, sees):
+    client.force_login(person(username))
+    response = client.get(reverse("case-export"), {"queue": "all"})
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.startswith("工单编号,")
+    assert (luokou_case.number in body) is sees
+    assert "13905310001" not in body
+
+
+@pytest.mark.parametrize(("username", "sees"), SEES_LUOKOU_CASE.items())
 def test_api_detail(client, luokou_case, username, sees):
     client.force_login(person(username))
     response = client.get(f"/api/v1/cases/{luokou_case.number}/")

@@ -6,6 +6,8 @@ import time
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from minsheng.appeals.models import Appeal
 from minsheng.intake import signing
@@ -134,3 +136,12 @@ def test_a_partner_mapping_renames_fields(hotline):
     response = push(hotline, {"order_id": "X1", "content_text": "咨询身份证补办", "来电号码": "13905310000"})
     assert response.status_code == 201
     assert Appeal.objects.get().external_ref == "X1"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.dictionaries(st.sampled_from(["工单编号", "来电时间", "来电人", "来电号码", "诉求内容", "诉求地址", "诉求类型"]),
+                       st.none() | st.integers() | st.text(max_size=40) | st.lists(st.integers(), max_size=2))
+       | st.lists(st.integers(), max_size=3) | st.text(max_size=20))
+def test_any_signed_body_gets_an_answer_never_a_server_error(hotline, record):
+    response = push(hotline, record, timestamp=int(time.time()))
+    assert response.status_code in (200, 201, 400, 409), response.content
