@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "minsheng.categories",
     "minsheng.appeals",
     "minsheng.cases",
+    "minsheng.routing",
     "minsheng.intake",
     "minsheng.servicerecords",
     "minsheng.public",

@@ -89,6 +89,12 @@ class Case(models.Model):
     followup_answer = models.CharField("回访结果", max_length=24, choices=FollowupAnswer.choices, blank=True)
     close_reason = models.CharField("结案方式", max_length=24, choices=CloseReason.choices, blank=True)
     return_count = models.PositiveSmallIntegerField("退单次数", default=0)
+    triage = models.JSONField(
+        "分派建议",
+        default=dict,
+        blank=True,
+        help_text="分类与定位结果、建议单位（前三）及理由，供派单员一键派单。",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CaseQuerySet.as_manager()

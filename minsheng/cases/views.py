@@ -138,6 +138,16 @@ def _deadline_info(case: Case, now):
     return {"label": label, "due": due, "hours_left": hours, "overdue": hours < 0}
 
 
+def _suggestions(case: Case) -> list[dict]:
+    from minsheng.categories.models import Category
+
+    suggestions = list((case.triage or {}).get("suggestions") or [])[:3]
+    names = dict(
+        Category.objects.filter(code__in=[s["category"] for s in suggestions]).values_list("code", "name")
+    )
+    return [{**s, "category_name": names.get(s["category"], "")} for s in suggestions]
+
+
 @login_required
 def case_detail(request, number):
     case = get_case_for(request.user, number)
@@ -164,6 +174,7 @@ def case_detail(request, number):
         "actions": [(a, rules.ACTION_LABELS[a], forms[a]) for a in allowed],
         "may_reveal": bool(user.roles & PII_ROLES),
         "investigation": getattr(case, "investigation", None) if case.state == "closed" else None,
+        "suggestions": _suggestions(case) if "dispatch" in allowed else [],
     }
     return render(request, "cases/case_detail.html", context)
 

@@ -1,0 +1,17 @@
+from django.contrib import admin
+
+from minsheng.routing.models import PlaceAlias, RoutingRule
+
+
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    list_display = ["category", "division", "unit", "priority", "active", "note"]
+    list_filter = ["active"]
+    raw_id_fields = ["division", "unit"]
+
+
+@admin.register(PlaceAlias)
+class PlaceAliasAdmin(admin.ModelAdmin):
+    list_display = ["name", "division", "support", "manual"]
+    search_fields = ["name"]
+    raw_id_fields = ["division"]

@@ -1,0 +1,61 @@
+"""Triage applied to a newly registered case: dispatched straight away when sure, else suggestions."""
+
+import logging
+
+from django.db import transaction
+
+from minsheng.accounts.models import Membership, Role, User
+from minsheng.cases import actions
+from minsheng.cases.choices import CaseState
+from minsheng.cases.models import Case
+from minsheng.categories.models import Category
+from minsheng.routing.triage import router, triage
+from minsheng.units.models import Unit, UnitType
+
+log = logging.getLogger(__name__)
+SYSTEM_USERNAME = "triage"
+
+
+def system_dispatcher() -> User:
+    """The platform's own dispatcher account: direct dispatches are on the timeline under its name."""
+    user, created = User.objects.get_or_create(
+        username=SYSTEM_USERNAME, defaults={"real_name": "智能分派", "is_system": True}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    office = Unit.objects.filter(type=UnitType.PLATFORM_OFFICE).first()
+    if office and not Membership.objects.filter(user=user, role=Role.DISPATCHER).exists():
+        Membership.objects.create(user=user, unit=office, role=Role.DISPATCHER)
+        user = User.objects.get(pk=user.pk)  # fresh cached roles
+    return user
+
+
+def apply_triage(case: Case) -> Case:
+    """Triage the case's first appeal; dispatch it when direct; store the suggestions either way."""
+    if case.state != CaseState.REGISTERED:
+        return case
+    appeal = case.appeals.order_by("pk").first()
+    if appeal is None:
+        return case
+    text = f"{appeal.title}\n{appeal.content}".strip()
+    result = triage(text, appeal.address, category_code=case.category.code if case.category_id else "")
+    updates = {"triage": result.as_dict()}
+    if not case.category_id and result.category:
+        category = Category.objects.filter(code=result.category).first()
+        if category and (result.direct or result.category_confidence >= 0.5):
+            updates["category"] = category
+    if not case.township_code and result.township:
+        updates.update(
+            district_code=result.district, township_code=result.township, community_code=result.community
+        )
+    Case.objects.filter(pk=case.pk).update(**updates)
+    for name, value in updates.items():
+        setattr(case, name, value)
+    if result.direct and result.unit_id:
+        unit = router().by_id.get(result.unit_id)
+        with transaction.atomic():
+            actions.dispatch_case(
+                case, unit, actor=system_dispatcher(), note="智能直派：" + "；".join(result.reasons[:3])
+            )
+    return case
