@@ -276,6 +276,10 @@ def case_new(request):
                 )
             if data.get("dispatch_to"):
                 actions.dispatch_case(appeal.case, data["dispatch_to"], actor=request.user)
+            elif not data.get("instant_reply"):
+                from minsheng.routing.hooks import apply_triage
+
+                apply_triage(appeal.case)
         except ActionError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:

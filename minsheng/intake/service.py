@@ -152,8 +152,10 @@ def _quarantine(payload: RawPayload, error: FieldError) -> Outcome:
 
 
 def register(data: AppealInput, *, source: str, actor=None) -> Appeal:
-    """Register a cleaned appeal: resolve the place, map the category hint, open the case."""
-    place = normalise.gazetteer().resolve(f"{data.address} {data.content[:200]}")
+    """Register a cleaned appeal: resolve the place, map the category hint, open the case, triage it."""
+    from minsheng.routing import places
+
+    place = places.locate(data.address, data.content)
     divisions = Division.objects.in_bulk([c for c in (place.district, place.township, place.community) if c])
     appeal = actions.register_appeal(
         actor=actor,
@@ -183,6 +185,10 @@ def register(data: AppealInput, *, source: str, actor=None) -> Appeal:
             content_type=content_type[:100],
             size=len(content),
         )
+    # Triage last, so a direct dispatch is the final step of the same transaction as the intake.
+    from minsheng.routing.hooks import apply_triage
+
+    apply_triage(appeal.case)
     return appeal
 
 

@@ -180,11 +180,13 @@ def test_a_posted_request_goes_through_the_intake_to_the_dispatch_queue(app_clie
     # Not the tracking code: that one opens the citizen's own progress page, with the reply to them.
     assert body[0]["service_request_id"] != appeal.tracking_code
     assert appeal.channel == "open311" and appeal.category.code == "noise"
-    assert appeal.case.state == CaseState.REGISTERED and appeal.case.channel == "open311"
+    # A noise complaint at a known township is dispatched straight to its station by triage.
+    assert appeal.case.state == CaseState.DISPATCHED and appeal.case.channel == "open311"
+    assert appeal.case.responsible_unit.name == "泺口派出所"
     assert appeal.appellant_name == "王丽" and appeal.appellant_phone == PHONE
     assert appeal.address == "天桥区泺口街道" and "KTV" in appeal.content
     dispatcher = User.objects.get(username="dispatcher")
-    queue = in_queue(Case.objects.visible_to(dispatcher), "to_dispatch", clock.now())
+    queue = in_queue(Case.objects.visible_to(dispatcher), "to_accept", clock.now())
     assert queue.filter(pk=appeal.case_id).exists()
 
     payload = RawPayload.objects.get(appeal=appeal)
@@ -311,12 +313,12 @@ def test_requests_list_and_detail_in_json(app_client):
     validate(body, "requests.json")
     (item,) = body
     assert item["service_request_id"] == appeal.open311.request_id
-    assert item["status"] == "open" and item["status_notes"] == "待派单"
+    assert item["status"] == "open" and item["status_notes"] == "待签收"
     assert item["service_code"] == "noise" and item["service_name"] == "噪音扰民"
     assert item["address"] == "天桥区泺口街道" and (item["lat"], item["long"]) == (36.6905, 116.9965)
     assert item["media_url"] == "https://img.example.com/ktv.jpg"
     assert item["requested_datetime"].endswith("+08:00") and item["updated_datetime"].endswith("+08:00")
-    assert item["agency_responsible"] is None and item["expected_datetime"] is None
+    assert item["agency_responsible"] == "泺口派出所" and item["expected_datetime"].endswith("+08:00")
     detail = get_json(f"requests/{appeal.open311.request_id}.json")
     validate(detail, "requests.json")
     assert detail == body
