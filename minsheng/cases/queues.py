@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from minsheng.accounts.models import Role
+from minsheng.appeals.models import Appeal
 from minsheng.cases.choices import CaseState
 from minsheng.cases.models import Case
 from minsheng.core import policy, workdays
@@ -108,11 +109,16 @@ def apply_filters(queryset, data: dict):
     if text:
         digits = text.replace("-", "").replace(" ", "")
         if digits.isdigit() and len(digits) >= 7:
-            # A long number is a phone number or a case number; both are exact, indexed look-ups.
-            matches = Case.objects.filter(
-                Q(number=digits) | Q(appeals__appellant_phone=digits) | Q(appeals__appellant_phone=text)
-            ).values("pk")
-            queryset = queryset.filter(pk__in=matches)
+            # A long number is a phone number or a case number; both are exact, indexed look-ups. They stay
+            # two look-ups joined by UNION: one OR across the case and appeal tables can use neither index,
+            # and PostgreSQL then scans and hash-joins both tables (~300 ms at 200,000 cases).
+            by_number = Case.objects.filter(number=digits).order_by().values("pk")
+            by_phone = (
+                Appeal.objects.filter(appellant_phone__in=sorted({digits, text}), case__isnull=False)
+                .order_by()
+                .values("case_id")
+            )
+            queryset = queryset.filter(pk__in=by_number.union(by_phone))
         else:
             matches = Case.objects.filter(
                 Q(title__icontains=text) | Q(appeals__content__icontains=text) | Q(number=text)

@@ -26,6 +26,19 @@ SIGNATURE_PARAMETERS = [
 ]
 
 
+def push_schema(summary: str, description: str):
+    """The OpenAPI description every signed push endpoint shares: signature headers, a JSON object in,
+    and the answers of ``PartnerPushView.post``."""
+    return extend_schema(
+        summary=summary,
+        description=description,
+        parameters=SIGNATURE_PARAMETERS,
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={status: OpenApiTypes.OBJECT for status in (201, 200, 400, 401, 404, 409)},
+        auth=[],
+    )
+
+
 class RawBodyParser(BaseParser):
     """Keeps the body as bytes: the signature is over the exact bytes, and they are stored as sent."""
 
@@ -106,21 +119,10 @@ class WorkOrderPushView(PartnerPushView):
     def handle_payload(self, payload):
         return service.process_with_parser(payload)
 
-    @extend_schema(
-        summary="推送工单（12345、纪委热线）",
-        description="请求体为对方系统的 JSON 工单，字段名按该对接系统的字段映射读取（默认：工单编号、来电时间、"
+    @push_schema(
+        "推送工单（12345、纪委热线）",
+        "请求体为对方系统的 JSON 工单，字段名按该对接系统的字段映射读取（默认：工单编号、来电时间、"
         "来电人、来电号码、诉求内容、诉求地址、诉求类型、办理时限）。同一工单编号重复推送返回 200 与已有编号。",
-        parameters=SIGNATURE_PARAMETERS,
-        request={"application/json": OpenApiTypes.OBJECT},
-        responses={
-            201: OpenApiTypes.OBJECT,
-            200: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            401: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
-            409: OpenApiTypes.OBJECT,
-        },
-        auth=[],
     )
     def post(self, request, code):
         return super().post(request, code)

@@ -2,10 +2,7 @@
 
 import json
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-
-from minsheng.intake.api import SIGNATURE_PARAMETERS, PartnerPushView
+from minsheng.intake.api import PartnerPushView, push_schema
 from minsheng.intake.models import Partner, PayloadStatus
 from minsheng.intake.normalise import FieldError
 from minsheng.intake.service import Outcome
@@ -58,21 +55,10 @@ class ServiceRecordPushView(PartnerPushView):
         payload.save(update_fields=["status", "processed_at"])
         return ServiceRecordOutcome(status, payload, record=record)
 
-    @extend_schema(
-        summary="推送服务记录（110接处警、窗口业务）",
-        description="默认字段：记录编号、类型（110/户政/出入境/车管/驾管/交管）、业务、单位、民警、警号、群众电话、开始时间、"
+    @push_schema(
+        "推送服务记录（110接处警、窗口业务）",
+        "默认字段：记录编号、类型（110/户政/出入境/车管/驾管/交管）、业务、单位、民警、警号、群众电话、开始时间、"
         "结束时间、结果。同一记录编号重复推送返回 200。",
-        parameters=SIGNATURE_PARAMETERS,
-        request={"application/json": OpenApiTypes.OBJECT},
-        responses={
-            201: OpenApiTypes.OBJECT,
-            200: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            401: OpenApiTypes.OBJECT,
-            404: OpenApiTypes.OBJECT,
-            409: OpenApiTypes.OBJECT,
-        },
-        auth=[],
     )
     def post(self, request, code):
         return super().post(request, code)
