@@ -17,9 +17,11 @@ class Categoriser:
     def rank(self, text: str) -> list[tuple[str, float]]:
         ranked: list[tuple[str, float]] = []
         if self.model is not None:
-            ranked = list(self.model.rank(text))
+            proba = self.model.predict_proba([text])[0]
+            order = proba.argsort()[::-1][:3]
+            ranked = [(self.model.labels[i], round(float(proba[i]), 4)) for i in order]
         if self.rules is not None:
-            hit = self.rules.predict([text])[0]
+            hit = self.rules.classify(text)
             if hit is not None:
                 code, confidence = hit
                 # A keyword rule is decisive only where the model is unsure or absent.
@@ -38,7 +40,7 @@ def categoriser() -> Categoriser:
         path = getattr(settings, "CLASSIFIER_MODEL", "")
         if path and Path(path).exists():
             try:
-                from minsheng.classification.model import load_model
+                from minsheng.classification.modelfile import load_model
 
                 model = load_model(path)
             except Exception as exc:  # a refused or broken model file must not stop intake
