@@ -181,27 +181,37 @@ def _import_service_records(batch, records, mapping, source, channel, rejections
     now = clock.now()
     default_kind = "police_110" if channel == "police_110" else ""
     pending = []
-    for number, record in records:
-        batch.rows += 1
-        try:
-            pending.append(
-                records_intake.build(
-                    record, mapping=mapping, source=source, units=units, now=now, default_kind=default_kind
+    # Stores each chunk while the next is read (on PostgreSQL outside a transaction): see ChunkWriter.
+    writer = records_intake.ChunkWriter()
+    try:
+        for number, record in records:
+            batch.rows += 1
+            try:
+                pending.append(
+                    records_intake.build_values(
+                        record,
+                        mapping=mapping,
+                        source=source,
+                        units=units,
+                        now=now,
+                        default_kind=default_kind,
+                    )
                 )
-            )
-        except FieldError as error:
-            rejections.append((number, _column(mapping, error), error.message, record))
-        if len(pending) >= CHUNK:
-            _flush(batch, pending, progress)
-    _flush(batch, pending, progress)
-
-
-def _flush(batch, pending, progress):
-    from minsheng.servicerecords import intake as records_intake
-
-    inserted, duplicates = records_intake.save_many(pending)
+            except FieldError as error:
+                rejections.append((number, _column(mapping, error), error.message, record))
+            if len(pending) >= CHUNK:
+                _flush(batch, writer, pending, progress)
+        _flush(batch, writer, pending, progress)
+    except BaseException:
+        writer.close(raise_failure=False)
+        raise
+    inserted, duplicates = writer.close()
     batch.imported += inserted
     batch.duplicates += duplicates
+
+
+def _flush(batch, writer, pending, progress):
+    writer.write(pending)
     pending.clear()
     if progress:
         progress(batch.rows)

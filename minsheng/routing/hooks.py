@@ -16,8 +16,14 @@ log = logging.getLogger(__name__)
 SYSTEM_USERNAME = "triage"
 
 
+_system_user: User | None = None
+
+
 def system_dispatcher() -> User:
     """The platform's own dispatcher account: direct dispatches are on the timeline under its name."""
+    global _system_user
+    if _system_user is not None and User.objects.filter(pk=_system_user.pk, is_active=True).exists():
+        return _system_user
     user, created = User.objects.get_or_create(
         username=SYSTEM_USERNAME, defaults={"real_name": "智能分派", "is_system": True}
     )
@@ -28,6 +34,7 @@ def system_dispatcher() -> User:
     if office and not Membership.objects.filter(user=user, role=Role.DISPATCHER).exists():
         Membership.objects.create(user=user, unit=office, role=Role.DISPATCHER)
         user = User.objects.get(pk=user.pk)  # fresh cached roles
+    _system_user = user
     return user
 
 

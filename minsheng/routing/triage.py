@@ -5,6 +5,7 @@ can act (直派), with no human step; otherwise it waits in the dispatcher's que
 suggested units and categories. ``minsheng route`` runs exactly this over a CSV.
 """
 
+import time
 from dataclasses import asdict, dataclass, field
 
 from minsheng.categories.models import Category
@@ -67,12 +68,14 @@ class Router:
         for unit in sorted(units, key=lambda u: u.level):
             self.by_function.setdefault(unit.function, unit)
         self.categories = {c.code: c for c in Category.objects.filter(active=True).select_related("parent")}
+        self.rules = list(RoutingRule.objects.filter(active=True).select_related("unit"))
+        self.loaded = time.monotonic()
 
     def rule_unit(self, category: Category, location: places.Location) -> Unit | None:
         codes = [c for c in (location.community, location.township, location.district) if c]
         family = [category.pk] + ([category.parent_id] if category.parent_id else [])
         best = None
-        for rule in RoutingRule.objects.filter(active=True).select_related("unit"):
+        for rule in self.rules:
             if rule.category_id and rule.category_id not in family:
                 continue
             if rule.division_id and rule.division_id not in codes:
@@ -105,17 +108,20 @@ class Router:
 
 
 _router: Router | None = None
+# Units, categories and rules change rarely and are read on every appeal: each process keeps them, an
+# edit in this process resets them at once (signals, see apps.py), other processes within the TTL.
+ROUTER_TTL_S = 60
 
 
 def router() -> Router:
     global _router
-    if _router is None:
+    if _router is None or time.monotonic() - _router.loaded > ROUTER_TTL_S:
         _router = Router()
     return _router
 
 
-def reset() -> None:
-    """Forget cached units and categories (after the organisation changes, and in tests)."""
+def reset(**kwargs) -> None:
+    """Forget cached units, categories and rules (after the organisation changes, and in tests)."""
     global _router
     _router = None
 

@@ -139,9 +139,14 @@ def test_a_partner_mapping_renames_fields(hotline):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.dictionaries(st.sampled_from(["工单编号", "来电时间", "来电人", "来电号码", "诉求内容", "诉求地址", "诉求类型"]),
-                       st.none() | st.integers() | st.text(max_size=40) | st.lists(st.integers(), max_size=2))
-       | st.lists(st.integers(), max_size=3) | st.text(max_size=20))
+@given(
+    st.dictionaries(
+        st.sampled_from(["工单编号", "来电时间", "来电人", "来电号码", "诉求内容", "诉求地址", "诉求类型"]),
+        st.none() | st.integers() | st.text(max_size=40) | st.lists(st.integers(), max_size=2),
+    )
+    | st.lists(st.integers(), max_size=3)
+    | st.text(max_size=20)
+)
 def test_any_signed_body_gets_an_answer_never_a_server_error(hotline, record):
     response = push(hotline, record, timestamp=int(time.time()))
     assert response.status_code in (200, 201, 400, 409), response.content

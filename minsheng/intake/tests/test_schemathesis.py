@@ -14,7 +14,24 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(pat
 
 
 def no_server_error(response, case):
-    assert response.status_code < 500, f"{case.method} {case.path} → {response.status_code}: {response.text[:300]}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.path} → {response.status_code}: {response.text[:300]}"
+    )
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Calling the WSGI app directly fires request_started/finished, whose handler closes the database
+    connection: inside the test's transaction that would end it. Django's test client detaches the
+    handler the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db
