@@ -136,3 +136,57 @@ def test_service_records(record):
         units=intake.UnitIndex(),
         now=dt.datetime.now(normalise.SHANGHAI),
     )
+
+
+class Stored:
+    """A stand-in for a stored payload: the parsers read only these attributes."""
+
+    def __init__(self, body: bytes, content_type: str, channel: str):
+        self.body, self.content_type, self.channel = body, content_type, channel
+        self.received_at = dt.datetime.now(normalise.SHANGHAI)
+        self.source, self.headers, self.pk = "fuzz", {}, None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+raw_bytes = (
+    st.binary(max_size=400)
+    | messy.map(lambda s: s.encode("utf-8"))
+    | st.sampled_from(
+        [
+            b"Subject: =?gb2312?B?suLK1A==?=\r\n\r\n\xc4\xe3\xba\xc3",
+            b'--x\r\nContent-Disposition: form-data; name="content"\r\n\r\nhi\r\n--x--\r\n',
+            b"description=%E5%99%AA%E9%9F%B3&service_code=noise&phone=139",
+            b"lat=abc&long=200&media_url=javascript:x",
+        ]
+    )
+)
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(raw_bytes)
+def test_email_parser(body):
+    from minsheng.intake.email import parse_imap
+
+    only_field_errors(parse_imap, Stored(body, "message/rfc822", "email"))
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(raw_bytes, st.sampled_from(["multipart/form-data; boundary=x", "multipart/form-data", "text/plain"]))
+def test_mailbox_form_parser(body, content_type):
+    from minsheng.public.parsing import parse_mailbox
+
+    only_field_errors(parse_mailbox, Stored(body, content_type, "chief_mailbox"))
+
+
+@pytest.mark.django_db
+@FUZZ
+@given(raw_bytes)
+def test_open311_parser(body):
+    from minsheng.open311.intake import parse_open311
+
+    only_field_errors(parse_open311, Stored(body, "application/x-www-form-urlencoded", "open311"))
