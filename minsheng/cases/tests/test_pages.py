@@ -185,3 +185,10 @@ def test_queue_and_case_pages_have_a_query_budget_that_does_not_grow_with_the_da
     assert many == few <= 12
     case_page = queries_for(client, reverse("case-detail", args=[case.number]))
     assert case_page <= 20
+
+
+def test_repeated_wrong_passwords_lock_the_login(client):
+    for _ in range(5):
+        client.post(reverse("login"), {"username": "dispatcher", "password": "wrong"})
+    locked = client.post(reverse("login"), {"username": "dispatcher", "password": "minsheng2026"})
+    assert locked.status_code == 429 and "登录已暂时锁定" in locked.content.decode()
