@@ -1,0 +1,988 @@
+"""The duplicate detector: one matter arriving through several doors, found and explained.
+
+Pure Python + numpy, no ORM: intake feeds it ``Record`` objects as appeals arrive, ``minsheng dedup
+groups`` feeds it CSV rows, and the database layer can rebuild it from stored appeals (``build``) or
+keep it across restarts (``save``/``load``).
+
+How a record is compared
+------------------------
+1. **Candidates** come from cheap lookups, so a query never scans the history:
+   - MinHash-LSH over character bigrams (``index.BandIndex``) finds texts sharing much wording;
+   - exact keys: the same phone or ID number, recent appeals only (the person window);
+   - place keys: the same community, road, address or landmark, recent appeals only — how
+     neighbours who write differently are found.
+2. **Scoring** (``Detector._score``) combines text similarity (IDF-weighted bigram cosine and
+   containment), place agreement or disagreement, phone/ID, time gap and category into a score in
+   [0, 1] with human-readable reasons. The same wording about a different place is a different
+   matter: a place conflict caps the score far below any suggestion.
+3. **Decision**: score ≥ ``link_threshold`` → link (关联件); ≥ ``suggest_threshold`` → suggest to a
+   person; else new. Merging two different matters is worse than missing a duplicate: the defaults
+   favour precision.
+
+Time windows (``DedupConfig``): the same person within 30 days, the same event within 7 days,
+overridable per category. Beyond its window a pair still links when the wording is nearly the same:
+the matter raised again (重复诉求).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import re
+import unicodedata
+from array import array
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import numpy as np
+
+from .index import BandIndex, Grow, MinHasher, Ragged, TextStore
+from .places import (
+    BUILDING_KIND,
+    SPECIFIC_KINDS,
+    Gazetteer,
+    Place,
+    default_gazetteer,
+    extract_places,
+)
+from .text import bigram_keys, clean_text, hash32, prior_probability, words_tagged
+
+LINK = "link"
+SUGGEST = "suggest"
+NEW = "new"
+
+_FORMAT_VERSION = 1
+# Admin units that tell two matters apart (A3区 vs A5区); a province does not, and "省" ends too many
+# verbs (节省, 反省) for a regex to find provinces reliably.
+CONFLICT_ADMIN_KINDS = ("city", "district", "township")
+_NO_TIME = np.iinfo(np.int64).min
+_DF_BITS = 22
+_DF_MASK = np.uint32((1 << _DF_BITS) - 1)
+# The prior counts as this many appeals: enough to weigh a small CSV sensibly, soon outweighed by
+# the appeals actually indexed.
+_PRIOR_DOCS = 2000.0
+# Bigrams so common in appeals that sharing them says nothing; left out of the MinHash input only
+# (scoring down-weights them through the weights instead). A fixed list keeps band keys stable
+# across restarts, which a learned list would not.
+_COMMON_BIGRAMS = """我们 你们 他们 领导 您好 你好 尊敬 谢谢 希望 解决 问题 没有 已经 现在 因为 所以 但是 可以 这个
+一个 什么 进行 相关 部门 情况 反映 投诉 请求 要求 处理 一直 目前 严重 影响 居民 业主 小区 社区 政府 有关 是否 如何
+为什么 怎么 不能 不是 就是 还是 也是 这样 那么 如果 时候 之后 以后 以来 至今 多次 非常 十分 特别 作为 对于 关于
+通过 根据 由于 我的 我是 本人 我家 他的 的人 的事 了一 是一 在一 有一 不到 得到 的问 题的 的情 况下 的时 间的 能够
+尽快 及时 市民 群众 百姓 一下 一些 有人 没人 不管 管理 工作 人员 单位 公司 地方 市长 书记 局长 县长 区长 主任""".split()
+_COMMON_KEYS = np.unique(np.concatenate([bigram_keys(b) for b in _COMMON_BIGRAMS]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Public data types
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Record:
+    """One appeal as the detector sees it. Every field but ``id`` and ``text`` may be missing.
+
+    ``time`` must be timezone-aware (windows are computed across channels that report in different
+    ways); ``place`` is the address as written; ``category`` is a path such as
+    ``"public_order/noise"`` (two categories are compatible when they share the first segment).
+    """
+
+    id: str
+    text: str
+    time: datetime | None = None
+    phone: str | None = None
+    id_number: str | None = None
+    place: str | None = None
+    channel: str | None = None
+    category: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.time is not None and self.time.utcoffset() is None:
+            raise ValueError(f"record {self.id!r}: time must be timezone-aware, got {self.time!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A stored appeal that may be the same matter as the query, with the evidence."""
+
+    id: str
+    score: float
+    reasons: tuple[str, ...]
+    decision: str  # LINK, SUGGEST or NEW
+    group_id: str | None = None
+
+
+@dataclass(slots=True)
+class DedupConfig:
+    """Windows, thresholds and index sizes.
+
+    Defaults follow the issue: 30 days for the same person, 7 days for the same event.
+    ``category_windows`` overrides both for a category path prefix, e.g.
+    ``{"public_order/noise": (timedelta(days=30), timedelta(days=14))}``; the longest prefix wins.
+    """
+
+    person_window: timedelta = timedelta(days=30)
+    event_window: timedelta = timedelta(days=7)
+    category_windows: dict[str, tuple[timedelta, timedelta]] = field(default_factory=dict)
+    link_threshold: float = 0.75
+    suggest_threshold: float = 0.5
+    # Text similarity at which wording alone shows the same matter whatever the time gap (a
+    # resubmission much later, or a repeat appeal after closure).
+    repeat_similarity: float = 0.72
+    # MinHash-LSH: bands × rows permutations. 32 × 3 finds a pair sharing 35 % of its uncommon
+    # bigrams (Jaccard) with probability 0.75 and 50 % with 0.99; two unrelated appeals (≈2 %)
+    # collide with probability 0.0003, so buckets stay small at a million appeals.
+    bands: int = 32
+    rows: int = 3
+    bucket_cap: int = 48  # newest ids taken per LSH bucket, phone, ID or place
+    max_candidates: int = 40  # appeals scored per query at most (see Detector._candidates)
+    use_gazetteer: bool = True
+    seed: int = 20240611
+
+    def windows_for(self, category: str | None) -> tuple[timedelta, timedelta]:
+        """(person window, event window) for a category."""
+        best: tuple[int, tuple[timedelta, timedelta]] | None = None
+        if category:
+            for prefix, windows in self.category_windows.items():
+                depth = len(_category_parts(prefix))
+                if _category_has_prefix(category, prefix) and (best is None or depth > best[0]):
+                    best = (depth, windows)
+        return best[1] if best else (self.person_window, self.event_window)
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["person_window"] = self.person_window.total_seconds()
+        data["event_window"] = self.event_window.total_seconds()
+        data["category_windows"] = {
+            k: [p.total_seconds(), e.total_seconds()] for k, (p, e) in self.category_windows.items()
+        }
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> DedupConfig:
+        data = dict(data)
+        data["person_window"] = timedelta(seconds=data["person_window"])
+        data["event_window"] = timedelta(seconds=data["event_window"])
+        data["category_windows"] = {
+            k: (timedelta(seconds=p), timedelta(seconds=e)) for k, (p, e) in data["category_windows"].items()
+        }
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _category_parts(category: str) -> list[str]:
+    return [p for p in re.split(r"[/.>:]", category.strip()) if p]
+
+
+def _category_has_prefix(category: str, prefix: str) -> bool:
+    parts, pre = _category_parts(category), _category_parts(prefix)
+    return parts[: len(pre)] == pre
+
+
+def categories_compatible(a: str | None, b: str | None) -> bool | None:
+    """None when either is unknown, else whether both sit under the same top-level category."""
+    if not a or not b:
+        return None
+    pa, pb = _category_parts(a), _category_parts(b)
+    return bool(pa and pb and pa[0] == pb[0])
+
+
+def normalize_phone(phone: str | None) -> str | None:
+    """The last 11 digits of a number (all digits of a shorter landline); None when absent or masked:
+    ``138****1234`` cannot show that two appeals come from one person."""
+    if not phone:
+        return None
+    phone = unicodedata.normalize("NFKC", phone)
+    if re.search(r"[*×xX]", phone):
+        return None
+    digits = re.sub(r"\D", "", phone)
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits[-11:] if len(digits) >= 7 else None
+
+
+def normalize_id_number(number: str | None) -> str | None:
+    """Upper-case 15/18-character ID number, or None when absent, masked or malformed."""
+    if not number:
+        return None
+    number = re.sub(r"\s", "", unicodedata.normalize("NFKC", number)).upper()
+    return number if re.fullmatch(r"\d{15}|\d{17}[\dX]", number) else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Features
+# --------------------------------------------------------------------------------------------------
+
+
+class _Text:
+    """A text's comparable form: cleaned string, sorted bigram keys, and (computed when first
+    needed: indexing does not need it, scoring does) the prior document counts of the keys."""
+
+    __slots__ = ("_prior", "clean", "keys")
+
+    def __init__(self, clean: str):
+        self.clean = clean
+        self.keys = bigram_keys(clean)
+        self._prior: np.ndarray | None = None
+
+    @property
+    def prior(self) -> np.ndarray:
+        if self._prior is None:
+            self._prior = _PRIOR_DOCS * prior_probability(self.keys)
+        return self._prior
+
+
+@dataclass(slots=True)
+class Features:
+    """What the detector extracts from a record (also what a query computes)."""
+
+    text: _Text
+    places: list[Place]
+    phone: str | None
+    id_number: str | None
+    time: int | None  # POSIX seconds
+    category: str | None
+    channel: str | None
+    weights: np.ndarray | None = None  # the text's weights, set by the detector for one query
+
+
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin`` for sorted unique arrays, without the sort ``isin`` does."""
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
+
+
+@dataclass(slots=True)
+class _Similarity:
+    cosine: float  # weighted cosine of the bigram sets
+    containment: float  # weighted share of the shorter text found in the longer, length-discounted
+    topic: float  # similarity without the bigrams of the shared place names
+
+    @property
+    def text(self) -> float:
+        return max(self.cosine, self.containment)
+
+
+def _ramp(x: float, lo: float, hi: float) -> float:
+    """0 below ``lo``, 1 above ``hi``, linear in between."""
+    if x <= lo:
+        return 0.0
+    if x >= hi:
+        return 1.0
+    return (x - lo) / (hi - lo)
+
+
+def _format_gap(seconds: int) -> str:
+    if seconds < 3600:
+        return f"{seconds // 60}分钟"
+    if seconds < 86400:
+        return f"{seconds // 3600}小时"
+    return f"{seconds // 86400}天"
+
+
+# --------------------------------------------------------------------------------------------------
+# The detector
+# --------------------------------------------------------------------------------------------------
+
+
+class Detector:
+    """Incremental duplicate detector: ``add`` appeals, ``query`` one, or ``assign`` it to a group.
+
+    Not thread-safe: one detector per process; the database layer serialises writers.
+    """
+
+    def __init__(self, config: DedupConfig | None = None, gazetteer: Gazetteer | bool | None = True):
+        self.config = config or DedupConfig()
+        if gazetteer is True:
+            gazetteer = default_gazetteer() if self.config.use_gazetteer else None
+        self.gazetteer: Gazetteer | None = gazetteer or None
+        self._hasher = MinHasher(self.config.bands, self.config.rows, self.config.seed)
+        self.ids: list[str] = []
+        self.groups: list[str] = []
+        self._index_of: dict[str, int] = {}
+        self._texts = TextStore()
+        self._places = Ragged(np.int32)
+        self._times = Grow(np.int64)  # POSIX seconds, _NO_TIME when unknown
+        self._category = Grow(np.int32)  # index into _strings, -1 when unknown
+        self._channel = Grow(np.int32)
+        self._phone = Grow(np.int32)
+        self._idnum = Grow(np.int32)
+        self._strings: list[str] = []
+        self._string_index: dict[str, int] = {}
+        self._place_table: list[Place] = []
+        self._place_index: dict[Place, int] = {}
+        self._lsh = BandIndex(self.config.bands, self.config.bucket_cap)
+        self._by_phone: dict[str, array] = {}
+        self._by_idnum: dict[str, array] = {}
+        self._by_place: dict[str, array] = {}
+        # members of groups with more than one record (a lone record is its own group)
+        self._members: dict[str, array] = {}
+        # document frequency of bigrams (hashed into 4M buckets) over the indexed appeals, and the
+        # prior's pseudo-counts in the same buckets: a stored appeal's weights are two lookups, not
+        # a recomputation of its prior each time it is a candidate
+        self._df = np.zeros(1 << _DF_BITS, dtype=np.uint32)
+        self._prior_df = np.zeros(1 << _DF_BITS, dtype=np.float32)
+        # candidates' comparable texts, re-derived from the stored strings; recent appeals are
+        # candidates again and again, so keep the newest few thousand
+        self._text_cache: OrderedDict[int, _Text] = OrderedDict()
+
+    # ---- features -------------------------------------------------------------------------------
+
+    def features(self, record: Record) -> Features:
+        """Extract what the detector compares from ``record``."""
+        places = extract_places(record.text, self.gazetteer)
+        if record.place:
+            seen = {(p.kind, p.core) for p in places}
+            places += [
+                p for p in extract_places(record.place, self.gazetteer) if (p.kind, p.core) not in seen
+            ]
+        return Features(
+            text=_Text(clean_text(record.text)),
+            places=places,
+            phone=normalize_phone(record.phone),
+            id_number=normalize_id_number(record.id_number),
+            time=int(record.time.timestamp()) if record.time is not None else None,
+            category=record.category or None,
+            channel=record.channel or None,
+        )
+
+    def _lsh_keys(self, keys: np.ndarray) -> np.ndarray:
+        """The MinHash input: 32-bit hashes of the bigrams, the very common ones left out."""
+        if not len(keys):
+            return np.zeros(0, dtype=np.uint32)
+        pos = np.minimum(np.searchsorted(_COMMON_KEYS, keys), len(_COMMON_KEYS) - 1)
+        return hash32(keys[_COMMON_KEYS[pos] != keys])
+
+    def _stored_text(self, rid: int) -> _Text:
+        cached = self._text_cache.get(rid)
+        if cached is None:
+            cached = self._text_cache[rid] = _Text(self._texts[rid])
+            if len(self._text_cache) > 4096:
+                self._text_cache.popitem(last=False)
+        else:
+            self._text_cache.move_to_end(rid)
+        return cached
+
+    # ---- adding ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._index_of
+
+    def group_of(self, record_id: str) -> str:
+        return self.groups[self._index_of[record_id]]
+
+    def add(self, record: Record, group_id: str | None = None, features: Features | None = None) -> str:
+        """Index ``record`` in group ``group_id`` (default: a new group named after the record);
+        returns the group id."""
+        feats = features if features is not None else self.features(record)
+        rid = self._store(record, feats, group_id)
+        lsh = self._lsh_keys(feats.text.keys)
+        if len(lsh) >= 3:
+            self._lsh.add(rid, self._hasher.band_keys(lsh))
+        return self.groups[rid]
+
+    def _store(self, record: Record, feats: Features, group_id: str | None) -> int:
+        if record.id in self._index_of:
+            raise ValueError(f"record {record.id!r} is already indexed")
+        rid = len(self.ids)
+        self.ids.append(record.id)
+        group = group_id if group_id is not None else record.id
+        self.groups.append(group)
+        self._index_of[record.id] = rid
+        self._add_member(group, rid)
+        self._texts.append(feats.text.clean)
+        self._places.append(np.array([self._intern_place(p) for p in feats.places], dtype=np.int32))
+        self._times.append(feats.time if feats.time is not None else _NO_TIME)
+        self._category.append(self._intern(feats.category))
+        self._channel.append(self._intern(feats.channel))
+        self._phone.append(self._intern(feats.phone))
+        self._idnum.append(self._intern(feats.id_number))
+        self._index_exact(rid, feats.phone, feats.id_number, feats.places)
+        if len(feats.text.keys):
+            buckets = hash32(feats.text.keys) & _DF_MASK
+            self._df[buckets] += 1
+            self._prior_df[buckets] = feats.text.prior
+        return rid
+
+    def _add_member(self, group: str, rid: int) -> None:
+        members = self._members.get(group)
+        if members is not None:
+            members.append(rid)
+        elif group != self.ids[rid]:
+            # the group's founder is its first member (it may not be indexed: a known case id)
+            founder = self._index_of.get(group)
+            self._members[group] = array(
+                "q", [founder, rid] if founder is not None and founder != rid else [rid]
+            )
+
+    def _index_exact(
+        self, rid: int, phone: str | None, id_number: str | None, places: Sequence[Place]
+    ) -> None:
+        if phone:
+            self._by_phone.setdefault(phone, array("q")).append(rid)
+        if id_number:
+            self._by_idnum.setdefault(id_number, array("q")).append(rid)
+        for key in _place_keys(places):
+            self._by_place.setdefault(key, array("q")).append(rid)
+
+    def _intern(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        idx = self._string_index.get(value)
+        if idx is None:
+            idx = self._string_index[value] = len(self._strings)
+            self._strings.append(value)
+        return idx
+
+    def _string(self, idx) -> str | None:
+        return self._strings[idx] if idx >= 0 else None
+
+    def _intern_place(self, place: Place) -> int:
+        idx = self._place_index.get(place)
+        if idx is None:
+            idx = self._place_index[place] = len(self._place_table)
+            self._place_table.append(place)
+        return idx
+
+    @classmethod
+    def build(
+        cls,
+        records: Iterable[Record],
+        config: DedupConfig | None = None,
+        gazetteer: Gazetteer | bool | None = True,
+        groups: dict[str, str] | None = None,
+        batch: int = 1000,
+        progress: Callable[[int], None] | None = None,
+    ) -> Detector:
+        """A detector holding ``records`` in the given order, with known ``groups`` (record id →
+        group id, e.g. the cases in the database; default: each record its own group).
+
+        Rebuilding is how the index is recovered from the database. Faster than ``add`` one by one:
+        signatures are computed in batches and each LSH band is sorted once.
+        """
+        det = cls(config, gazetteer)
+        groups = groups or {}
+        all_rids: list[np.ndarray] = []
+        all_keys: list[np.ndarray] = []
+        pending_rids: list[int] = []
+        pending: list[np.ndarray] = []
+
+        def flush() -> None:
+            if pending:
+                all_rids.append(np.array(pending_rids, dtype=np.int32))
+                all_keys.append(det._hasher.band_keys_many(pending))
+                pending.clear()
+                pending_rids.clear()
+
+        n = 0
+        for n, record in enumerate(records, 1):
+            feats = det.features(record)
+            rid = det._store(record, feats, groups.get(record.id))
+            lsh = det._lsh_keys(feats.text.keys)
+            if len(lsh) >= 3:
+                pending_rids.append(rid)
+                pending.append(lsh)
+            if len(pending) >= batch:
+                flush()
+            if progress and n % 10000 == 0:
+                progress(n)
+        flush()
+        if all_rids:
+            det._lsh.add_many(np.concatenate(all_rids), np.concatenate(all_keys))
+        if progress:
+            progress(n)
+        return det
+
+    # ---- querying -------------------------------------------------------------------------------
+
+    def query(self, record: Record, limit: int = 10, features: Features | None = None) -> list[Match]:
+        """Stored appeals that may be the same matter as ``record``, best first.
+
+        Matches scoring at least half the suggest threshold are returned, each with its decision and
+        reasons; ``record`` itself (same id) never is.
+        """
+        cfg = self.config
+        feats = features if features is not None else self.features(record)
+        own = self._index_of.get(record.id)
+        scored = []
+        feats.weights = self._weights(feats.text)
+        for rid in self._candidates(feats):
+            if rid != own:
+                scored.append((rid, *self._score(feats, rid)))
+        # A group is one matter: when a member worded like the query names a place that conflicts
+        # with it, the query cannot join, however close another member's wording (a retelling that
+        # dropped the place name would otherwise carry "the same text about another place" in).
+        linkable: dict[str, float] = {}
+        for rid, score, _, text in scored:
+            if score >= cfg.link_threshold:
+                group = self.groups[rid]
+                linkable[group] = max(linkable.get(group, 0.0), text)
+        vetoed: dict[str, str] = {}
+        for group, text in linkable.items():
+            conflict = self._group_conflict(feats, group, max(0.3, text - 0.05))
+            if conflict:
+                vetoed[group] = conflict
+        matches = []
+        for rid, score, reasons, _ in scored:
+            group = self.groups[rid]
+            if group in vetoed:
+                score = min(score, cfg.link_threshold - 0.01)
+                reasons = [*reasons, vetoed[group]]
+            if score >= cfg.suggest_threshold / 2:
+                decision = (
+                    LINK
+                    if score >= cfg.link_threshold
+                    else SUGGEST
+                    if score >= cfg.suggest_threshold
+                    else NEW
+                )
+                matches.append(Match(self.ids[rid], round(score, 4), tuple(reasons), decision, group))
+        matches.sort(key=lambda m: (-m.score, m.id))
+        return matches[:limit]
+
+    def _group_conflict(self, feats: Features, group: str, min_text: float) -> str | None:
+        """A reason when a member of ``group`` (its newest ``bucket_cap``) names a place conflicting
+        with the query's and is worded like the query at least ``min_text`` — about as closely as
+        the member the query would link to. A looser member's conflict may be its own extraction
+        noise, or a neighbour naming the next road: not enough to overrule the closer match."""
+        members = self._members.get(group)
+        if members is None:
+            members = [self._index_of[group]] if group in self._index_of else []
+        for rid in list(members)[-self.config.bucket_cap :]:
+            c_places = [self._place_table[i] for i in self._places.row(rid)]
+            if not c_places:
+                continue
+            c_text = self._stored_text(rid)
+            _, conflicts, _ = compare_places(feats.places, feats.text.clean, c_places, c_text.clean)
+            if conflicts and self._similarity(feats.text, c_text, None, feats.weights).text >= min_text:
+                a, b = conflicts[0]
+                return f"同组诉求{self.ids[rid]}地点不同：{b.name}/{a.name}"
+        return None
+
+    def assign(self, record: Record) -> str:
+        """Query, then index ``record`` into the group of its best linked match, or into a new
+        group named after it. Feed records in time order, as intake sees them."""
+        feats = self.features(record)
+        best = next((m for m in self.query(record, limit=1, features=feats) if m.decision == LINK), None)
+        return self.add(record, best.group_id if best else None, features=feats)
+
+    def _candidates(self, feats: Features) -> list[int]:
+        """At most ``max_candidates`` stored appeals worth scoring, the likeliest first: the same
+        person's recent appeals, then texts sharing LSH bands (most bands first), then recent
+        appeals about the same place (newest first)."""
+        cfg = self.config
+        person_window, event_window = cfg.windows_for(feats.category)
+        found: list[np.ndarray] = []
+        if feats.phone and feats.phone in self._by_phone:
+            found.append(self._recent(self._by_phone[feats.phone], feats.time, person_window)[::-1])
+        if feats.id_number and feats.id_number in self._by_idnum:
+            found.append(self._recent(self._by_idnum[feats.id_number], feats.time, person_window)[::-1])
+        lsh = self._lsh_keys(feats.text.keys)
+        if len(lsh) >= 3:
+            ids, counts = self._lsh.query(self._hasher.band_keys(lsh))
+            # most shared bands first, newest first among equals
+            found.append(ids[np.lexsort((-ids.astype(np.int64), -counts))].astype(np.int64))
+        # the same place: a neighbour within the event window; when the query gives no phone it may
+        # also be its author retelling it (a letter) within the person window
+        place_window = event_window if feats.phone or feats.id_number else max(person_window, event_window)
+        places = [
+            self._recent(self._by_place[k], feats.time, place_window)
+            for k in _place_keys(feats.places)
+            if k in self._by_place
+        ]
+        if places:
+            found.append(np.unique(np.concatenate(places))[::-1])
+        if not found:
+            return []
+        # first occurrence order, capped: a query costs the same at a thousand appeals and at millions
+        return list(dict.fromkeys(np.concatenate(found).tolist()))[: cfg.max_candidates]
+
+    def _recent(self, rids: array, time: int | None, window: timedelta) -> np.ndarray:
+        """The newest ``bucket_cap`` ids under a key, restricted to the window around ``time``."""
+        tail = np.frombuffer(rids, dtype=np.int64)[-self.config.bucket_cap :]
+        if time is None:
+            return tail
+        times = self._times.view()[tail]
+        ok = (times == _NO_TIME) | (np.abs(times - time) <= int(window.total_seconds()))
+        return tail[ok]
+
+    # ---- scoring --------------------------------------------------------------------------------
+
+    def _weights(self, text: _Text, stored: bool = False) -> np.ndarray:
+        """Squared IDF of each bigram: document frequency over the indexed appeals plus the prior
+        (from the bucket table for a stored text, computed for a query)."""
+        if not len(text.keys):
+            return np.zeros(0)
+        buckets = hash32(text.keys) & _DF_MASK
+        df = self._df[buckets] + (self._prior_df[buckets] if stored else text.prior)
+        idf = np.log((len(self.ids) + _PRIOR_DOCS + 1.0) / (df + 1.0))
+        return np.maximum(idf, 0.05) ** 2
+
+    def _similarity(
+        self, a: _Text, b: _Text, exclude: np.ndarray | None, wa: np.ndarray | None = None
+    ) -> _Similarity:
+        """Similarity of two texts; ``wa`` are ``a``'s weights when the caller has them already."""
+        if not len(a.keys) or not len(b.keys):
+            return _Similarity(0.0, 0.0, 0.0)
+        wa = self._weights(a) if wa is None else wa
+        wb = self._weights(b, stored=True)
+        in_b = _member(a.keys, b.keys)
+        sa, sb, si = float(wa.sum()), float(wb.sum()), float(wa[in_b].sum())
+        cosine = si / math.sqrt(sa * sb)
+        # containment of the shorter text is what a truncated retelling or a bare title shares with
+        # the full text; discounted when short, as "噪音扰民" is contained in thousands of appeals
+        short = min(len(a.keys), len(b.keys))
+        containment = si / min(sa, sb) * min(1.0, short / 20.0) * 0.9
+        if exclude is None:
+            topic = max(cosine, 0.5 * si / min(sa, sb))
+        else:
+            # "topic": the same without the shared place names, as the larger of the cosine and half
+            # the containment of the shorter text (a neighbour's short note: its few facts, all in
+            # the other appeal)
+            keep_a, keep_b = ~_member(a.keys, exclude), ~_member(b.keys, exclude)
+            ta, tb = float(wa[keep_a].sum()), float(wb[keep_b].sum())
+            ti = float(wa[in_b & keep_a].sum())
+            topic = max(ti / math.sqrt(ta * tb), 0.5 * ti / min(ta, tb)) if ta > 0 and tb > 0 else 0.0
+        return _Similarity(cosine, containment, topic)
+
+    def _score(self, q: Features, rid: int) -> tuple[float, list[str], float]:
+        """(score, reasons, text similarity) of stored appeal ``rid`` as a duplicate of ``q``."""
+        cfg = self.config
+        c_text = self._stored_text(rid)
+        c_places = [self._place_table[i] for i in self._places.row(rid)]
+        agree, conflicts, building_conflicts = compare_places(
+            q.places, q.text.clean, c_places, c_text.clean, frames=False
+        )
+        # place names inflate the overlap of any two appeals about one community: the "same event"
+        # judgement uses the content without them
+        exclude = (
+            np.unique(np.concatenate([bigram_keys(clean_text(p.name)) for p in agree])) if agree else None
+        )
+        sim = self._similarity(q.text, c_text, exclude, q.weights)
+        text = sim.text
+        if not conflicts and text >= 0.3:
+            # similar wording: worth looking for a place swapped for a name the extractor missed
+            conflicts = compare_places(q.places, q.text.clean, c_places, c_text.clean)[1]
+
+        category = self._string(self._category.view()[rid])
+        person_window, event_window = cfg.windows_for(q.category or category)
+        c_time = int(self._times.view()[rid])
+        gap = None if q.time is None or c_time == _NO_TIME else abs(q.time - c_time)
+        in_person = gap is None or gap <= person_window.total_seconds()
+        in_event = gap is None or gap <= event_window.total_seconds()
+
+        c_phone, c_idnum = self._string(self._phone.view()[rid]), self._string(self._idnum.view()[rid])
+        same_phone = q.phone is not None and q.phone == c_phone
+        same_id = q.id_number is not None and q.id_number == c_idnum
+        # two known and different people, and nothing else says they are one
+        other_person = not (same_phone or same_id) and (
+            (q.phone is not None and c_phone is not None) or (q.id_number is not None and c_idnum is not None)
+        )
+
+        reasons: list[str] = []
+        if same_phone:
+            reasons.append("同一手机号")
+        if same_id:
+            reasons.append("同一身份证号")
+        if agree:
+            reasons.append("地点一致：" + "、".join(p.name for p in agree[:3]))
+        reasons.append(f"内容相似度{text:.2f}")
+        score = 0.0
+        # 1. the same person about something similar, within the person window
+        if (same_phone or same_id) and in_person:
+            score = max(score, 0.45 + 0.55 * _ramp(text, 0.10, 0.30))
+        # 2. the same place, similar content, within the event window: neighbours, other channels.
+        #    Unrelated matters at one place share almost no uncommon bigrams besides its name.
+        if agree and in_event:
+            score = max(score, 0.30 + 0.70 * _ramp(sim.topic, 0.015, 0.05))
+        # 3. wording alone. Two known, different people need nearly the same text (a shortened
+        #    retelling that left the place out cannot be told from the same words about another
+        #    place) within the event window; when one person is unknown it may be the same citizen
+        #    writing without a phone number (a letter), so the person window applies.
+        if other_person:
+            if in_event:
+                score = max(score, _ramp(text, 0.55, 0.85))
+        elif in_person:
+            score = max(score, _ramp(text, 0.35, 0.65))
+        # 4. near-identical wording at any distance in time: the same matter raised again
+        repeat = _ramp(text, cfg.repeat_similarity - 0.1, cfg.repeat_similarity + 0.1)
+        if repeat > score:
+            score = repeat
+            if not in_event and repeat >= cfg.link_threshold:
+                reasons.append("内容高度一致：同一事项再次反映")
+        if gap is not None:
+            reasons.append(f"时间相隔{_format_gap(gap)}")
+        c_channel = self._string(self._channel.view()[rid])
+        if q.channel and c_channel and c_channel != q.channel:
+            reasons.append(f"不同渠道：{c_channel}/{q.channel}")
+
+        # Vetoes. The same wording about a different place is a different matter: cap the score
+        # far below a suggestion, whatever else agrees.
+        if conflicts:
+            a, b = conflicts[0]
+            reasons.append(f"地点不同：{b.name}/{a.name}")
+            score = min(score, 0.3)
+        elif building_conflicts:
+            a, b = building_conflicts[0]
+            reasons.append(f"楼栋不同：{b.name}/{a.name}")
+            score = min(score, cfg.suggest_threshold)
+        if categories_compatible(q.category, category) is False:
+            reasons.append(f"类别不同：{category}/{q.category}")
+            score *= 0.6
+        return max(0.0, min(1.0, score)), reasons, text
+
+    # ---- persistence ----------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the index to one ``.npz`` file: numpy arrays plus a JSON header. No pickle, so
+        loading a file cannot run code; written to a temporary name and renamed, so a crash leaves
+        the previous file intact."""
+        self._lsh.flush()
+        header = {
+            "version": _FORMAT_VERSION,
+            "config": self.config.to_json(),
+            "gazetteer": self.gazetteer is not None,
+            "ids": self.ids,
+            "groups": self.groups,
+            "strings": self._strings,
+            "places": [[p.kind, p.name, p.core] for p in self._place_table],
+        }
+        texts, text_offsets = self._texts.arrays()
+        arrays = {
+            "header": np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
+            "texts": texts,
+            "text_offsets": text_offsets,
+            "place_ids": self._places.values.view(),
+            "place_offsets": self._places.offsets.view(),
+            "times": self._times.view(),
+            "category": self._category.view(),
+            "channel": self._channel.view(),
+            "phone": self._phone.view(),
+            "idnum": self._idnum.view(),
+            "df": self._df,
+            "prior_df": self._prior_df,
+        }
+        for b in range(self._lsh.bands):
+            arrays[f"lsh_keys_{b}"] = self._lsh.keys[b]
+            arrays[f"lsh_ids_{b}"] = self._lsh.ids[b]
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path, gazetteer: Gazetteer | bool | None = True) -> Detector:
+        """Read a file written by ``save``. The gazetteer is not in the file: by default the bundled
+        one is loaded again when the saved detector used one."""
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(bytes(data["header"]).decode("utf-8"))
+            if header["version"] != _FORMAT_VERSION:
+                raise ValueError(f"{path}: index format {header['version']}, expected {_FORMAT_VERSION}")
+            if gazetteer is True and not header["gazetteer"]:
+                gazetteer = None
+            det = cls(DedupConfig.from_json(header["config"]), gazetteer)
+            det.ids, det.groups, det._strings = header["ids"], header["groups"], header["strings"]
+            det._index_of = {rid: i for i, rid in enumerate(det.ids)}
+            det._string_index = {s: i for i, s in enumerate(det._strings)}
+            det._place_table = [Place(*p) for p in header["places"]]
+            det._place_index = {p: i for i, p in enumerate(det._place_table)}
+            det._texts = TextStore(data["texts"], data["text_offsets"])
+            det._places = Ragged(np.int32, data["place_ids"], data["place_offsets"])
+            det._times = Grow(np.int64, data["times"])
+            det._category = Grow(np.int32, data["category"])
+            det._channel = Grow(np.int32, data["channel"])
+            det._phone = Grow(np.int32, data["phone"])
+            det._idnum = Grow(np.int32, data["idnum"])
+            det._df = data["df"].copy()
+            det._prior_df = data["prior_df"].copy()
+            for b in range(det._lsh.bands):
+                det._lsh.keys[b] = data[f"lsh_keys_{b}"]
+                det._lsh.ids[b] = data[f"lsh_ids_{b}"]
+        # phone, ID, place and group lookups are derived data: rebuilt rather than stored
+        for rid in range(len(det.ids)):
+            det._add_member(det.groups[rid], rid)
+            places = [det._place_table[i] for i in det._places.row(rid)]
+            det._index_exact(
+                rid, det._string(det._phone.view()[rid]), det._string(det._idnum.view()[rid]), places
+            )
+        return det
+
+    def memory_bytes(self) -> int:
+        """Approximate size of the numpy parts (the benchmark reports process RSS as well)."""
+        parts = [
+            *self._texts.arrays(),
+            self._places.values.view(),
+            self._times.view(),
+            self._category.view(),
+            self._phone.view(),
+            self._idnum.view(),
+            self._df,
+            self._prior_df,
+        ]
+        return sum(p.nbytes for p in parts) + self._lsh.memory_bytes()
+
+
+# --------------------------------------------------------------------------------------------------
+# Place comparison
+# --------------------------------------------------------------------------------------------------
+
+
+def _place_keys(places: Sequence[Place]) -> list[str]:
+    """Index keys of the specific places: the core and its tails down to four characters
+    (``华润凤凰城`` → ``润凤凰城``, ``凤凰城``), so that a prefix one appellant wrote and another
+    left out does not keep them apart. Shorter tails are shared by too many places (``光花园``,
+    ``花园``) to find anything."""
+    keys = []
+    for p in places:
+        if p.kind in SPECIFIC_KINDS:
+            keys += [p.core[i:] for i in range(0, max(1, len(p.core) - 3))]
+    return keys
+
+
+def _same_place(a: Place, b: Place) -> bool:
+    # one name written with a prefix the other left out ("华润凤凰城" / "凤凰城", or a word the
+    # extractor took for part of the name): the shorter core is the tail of the longer
+    return a.core == b.core or _tail(a.core, b.core)
+
+
+def _replacement(place: Place, text: str, other_text: str) -> Place | None:
+    """What ``other_text`` has where ``text`` names ``place``: the other text must frame one of its
+    mentions with the same two or three characters before and two after, and hold a wholly
+    different name there (a retelling that edits a name — 中职学校/中职校方 — shares most of its
+    characters). None otherwise."""
+    core = place.core
+    start = text.find(core)
+    while start >= 2:
+        end = start + len(core)
+        left, right = text[max(0, start - 3) : start], text[end : end + 2]
+        if len(right) == 2:
+            at = other_text.find(left)
+            while at != -1:
+                # the shortest middle of two characters or more, as a non-greedy regex would take
+                middle_start = at + len(left)
+                close = other_text.find(right, middle_start + 2, middle_start + len(core) + 4 + len(right))
+                if close != -1:
+                    middle = other_text[middle_start:close]
+                    if middle in core or core in middle or _tail(middle, core):
+                        return None
+                    shared = sum((Counter(middle) & Counter(core)).values())
+                    if shared / min(len(middle), len(core)) >= 0.34:
+                        return None
+                    return Place(place.kind, middle, middle)
+                at = other_text.find(left, at + 1)
+        start = text.find(core, end)
+    return None
+
+
+# Function characters that do not occur in real place names but do in what a regex takes for one
+# ("由用人学校", "更窄路", "未修水泥路").
+_WEAK_CHARS = frozenset("未更很由被把将让给对向从于了着过的得地也还又再才就只没不别该这那些么吗呢吧啊哪谁")
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_strong(core: str) -> bool:
+    """Whether an extracted name is trustworthy enough to contradict another: no function character
+    (the regex took a piece of a sentence for a name: "由用人学校", "更窄路"), and it does not start
+    with an adverb or numeral ("十分危害"). Weak names may still agree."""
+    return not (_WEAK_CHARS & set(core)) and core[:2] not in _weak_starts()
+
+
+@functools.cache
+def _weak_starts() -> frozenset[str]:
+    # verbs are left out on purpose: 涉外旅游学院, 开福寺 start with one
+    return words_tagged({"d", "m", "p", "c", "r", "u", "ad"})
+
+
+_NUMERALS = frozenset("0123456789零〇一二两三四五六七八九十百千")
+
+
+@functools.lru_cache(maxsize=65536)
+def _edited(a: str, b: str) -> bool:
+    """Whether two names read as one name retold ("唯一出行线路"/"唯一出门线路": a word swapped in a
+    long name) rather than two places. Differing numbers (十一中学/十二中学) and short names
+    (和平东路/和平西路) stay different."""
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.ratio() < 0.8:
+        return False
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "equal" and (_NUMERALS & set(a[i1:i2]) or _NUMERALS & set(b[j1:j2])):
+            return False
+    return True
+
+
+def _tail(a: str, b: str) -> bool:
+    """Whether the shorter of two names is the tail of the longer (2+ characters)."""
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return len(short) >= 2 and long_.endswith(short)
+
+
+def compare_places(
+    q_places: Sequence[Place],
+    q_clean: str,
+    c_places: Sequence[Place],
+    c_clean: str,
+    frames: bool = True,
+) -> tuple[list[Place], list[tuple[Place, Place]], list[tuple[Place, Place]]]:
+    """(shared specific places, conflicting place pairs, conflicting building pairs).
+
+    A place of one appeal is *matched* when the other has the same place, or names it anywhere in its
+    text (extraction may miss it there). Two appeals conflict when each has an unmatched place of the
+    same kind: "阳光小区" vs "金色小区", "A3区" vs "A5区". One side naming more places than the other is
+    no conflict: a neighbour may add the road. With ``frames``, a place the other text replaced by an
+    unrecognised name in the same sentence frame conflicts too (worth its cost for similar texts).
+    """
+    agree: list[Place] = []
+    q_unmatched: dict[str, list[Place]] = {}
+    c_unmatched: dict[str, list[Place]] = {}
+    for mine, mine_unmatched, theirs, their_text, collect in (
+        (q_places, q_unmatched, c_places, c_clean, True),
+        (c_places, c_unmatched, q_places, q_clean, False),
+    ):
+        for p in mine:
+            matched = any(p.kind == o.kind and _same_place(p, o) for o in theirs) or (
+                p.kind != BUILDING_KIND and p.core in their_text
+            )
+            if not matched:
+                mine_unmatched.setdefault(p.kind, []).append(p)
+            elif collect and p.kind in SPECIFIC_KINDS:
+                agree.append(p)
+    conflicts = []
+    for kind in (*SPECIFIC_KINDS, *CONFLICT_ADMIN_KINDS):
+        mine = [p for p in q_unmatched.get(kind, []) if _is_strong(p.core)]
+        theirs = [p for p in c_unmatched.get(kind, []) if _is_strong(p.core)]
+        pair = next(((a, b) for a in mine for b in theirs if not _edited(a.core, b.core)), None)
+        if pair:
+            conflicts.append(pair)
+    if frames and not conflicts:
+        # A place one text names and the other does not may have been replaced by a name the
+        # extractor cannot recognise ("…青松苑的业主" / "…白鹭湾的业主"): look at what the other text
+        # has between the same neighbouring characters.
+        for mine, my_text, their_text, flip in (
+            (q_unmatched, q_clean, c_clean, False),
+            (c_unmatched, c_clean, q_clean, True),
+        ):
+            for kind in SPECIFIC_KINDS:
+                for p in mine.get(kind, []):
+                    other = _replacement(p, my_text, their_text) if _is_strong(p.core) else None
+                    if other is not None:
+                        conflicts.append((other, p) if flip else (p, other))
+                        break
+    buildings = [
+        (p, o)
+        for p in q_unmatched.get(BUILDING_KIND, [])
+        for o in c_unmatched.get(BUILDING_KIND, [])
+        # 3栋 vs 5栋 conflict; 3栋 vs 2单元 do not
+        if p.core.lstrip("0123456789") == o.core.lstrip("0123456789")
+    ]
+    return agree, conflicts, buildings
