@@ -7,6 +7,7 @@ lives in the database where admins edit it. ``.env.example`` lists every variabl
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from minsheng.core.env import env_bool, env_int, env_list, env_str
 
@@ -48,6 +49,8 @@ INSTALLED_APPS = [
     "minsheng.servicerecords",
     "minsheng.public",
     "minsheng.open311",
+    "minsheng.sms",
+    "minsheng.followup",
     "minsheng.classification",
     "minsheng.dedup",
 ]
@@ -205,4 +208,53 @@ MINSHENG = {
     # A case counts as 即将超期 when less than this many working hours remain.
     "DUE_SOON_HOURS": env_int("MINSHENG_DUE_SOON_HOURS", 4),
     "REHANDLE_DAYS": env_int("MINSHENG_REHANDLE_DAYS", 3),
+}
+
+# SMS (一线回访). SMS_BACKEND: "simulator" (the demo: the phone simulator page shows what citizens
+# receive), "log" (development) or "kannel" (production, the KANNEL_* settings below).
+SMS_BACKEND = env_str("SMS_BACKEND", "simulator")
+if SMS_BACKEND not in ("simulator", "log", "kannel"):
+    raise ImproperlyConfigured(f"SMS_BACKEND={SMS_BACKEND!r}: use simulator, log or kannel")
+# The phone simulator page (staff answer as the citizen): on only where no real citizen is reached.
+SMS_SIMULATOR = env_bool("SMS_SIMULATOR", SMS_BACKEND == "simulator")
+KANNEL_SENDSMS_URL = env_str("KANNEL_SENDSMS_URL", "http://127.0.0.1:13013/cgi-bin/sendsms")
+KANNEL_USERNAME = env_str("KANNEL_USERNAME", "minsheng")
+KANNEL_PASSWORD = env_str("KANNEL_PASSWORD", "")  # KANNEL_PASSWORD_FILE wins
+KANNEL_FROM = env_str("KANNEL_FROM", "106573100110")  # the platform's SMS number (短信服务号)
+# Shared with Kannel: the MO get-url carries it as k=…; delivery reports are signed with it per message.
+KANNEL_CALLBACK_SECRET = env_str("KANNEL_CALLBACK_SECRET", "")  # KANNEL_CALLBACK_SECRET_FILE wins
+KANNEL_ALLOWED_IPS = env_list("KANNEL_ALLOWED_IPS", ["127.0.0.1", "::1"])
+# How Kannel reaches this app for delivery reports (empty: no dlr-url is sent, no delivery reports).
+KANNEL_CALLBACK_URL = env_str("KANNEL_CALLBACK_URL", "")
+# bearerbox's admin interface: asked (store-status) to resolve a send whose outcome is in doubt.
+KANNEL_ADMIN_URL = env_str("KANNEL_ADMIN_URL", "")
+KANNEL_ADMIN_PASSWORD = env_str("KANNEL_ADMIN_PASSWORD", "")  # KANNEL_ADMIN_PASSWORD_FILE wins
+# 31 = delivered, undelivered, buffered, SMSC accepted (8), SMSC rejected (16). 8 and 16 come from
+# bearerbox itself, so every message Kannel accepted produces a report: recovery relies on that.
+KANNEL_DLR_MASK = env_int("KANNEL_DLR_MASK", 31)
+KANNEL_TIMEOUT_S = env_int("KANNEL_TIMEOUT_S", 10)
+
+# Defaults of the SMS policy; admins override the first six in 业务参数 (keys in sms/policy.py).
+SMS = {
+    "QUIET_HOURS": [env_str("SMS_QUIET_START", "21:00"), env_str("SMS_QUIET_END", "08:00")],
+    "RATE_PER_S": env_int("SMS_RATE_PER_S", 50),
+    "PER_NUMBER_PER_HOUR": env_int("SMS_PER_NUMBER_PER_HOUR", 3),
+    "PER_NUMBER_PER_DAY": env_int("SMS_PER_NUMBER_PER_DAY", 10),
+    "FOLLOWUP_REPLY_HOURS": env_int("FOLLOWUP_REPLY_HOURS", 48),
+    "FOLLOWUP_CALL_ATTEMPTS": env_int("FOLLOWUP_CALL_ATTEMPTS", 3),
+    # The sender's mechanics (server settings, not policy).
+    "BATCH": env_int("SMS_BATCH", 100),
+    "MAX_ATTEMPTS": env_int("SMS_MAX_ATTEMPTS", 6),
+    "RETRY_BASE_S": env_int("SMS_RETRY_BASE_S", 30),
+    "RETRY_MAX_S": env_int("SMS_RETRY_MAX_S", 3600),
+    "GATEWAY_BACKOFF_S": env_int("SMS_GATEWAY_BACKOFF_S", 5),
+    "GATEWAY_BACKOFF_MAX_S": env_int("SMS_GATEWAY_BACKOFF_MAX_S", 300),
+    "LEASE_S": env_int("SMS_LEASE_S", 60),
+    "INDOUBT_GRACE_S": env_int("SMS_INDOUBT_GRACE_S", 30),
+    "RECOVER_EVERY_S": env_int("SMS_RECOVER_EVERY_S", 5),
+    "MAX_AGE_H": env_int("SMS_MAX_AGE_H", 72),
+}
+FOLLOWUP = {
+    # Service records older than this get no survey (an import of old records sends nothing).
+    "SERVICE_SURVEY_MAX_AGE_H": env_int("FOLLOWUP_SERVICE_SURVEY_MAX_AGE_H", 72),
 }

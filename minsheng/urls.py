@@ -26,6 +26,8 @@ urlpatterns = [
     path("public/", include("minsheng.public.urls")),
     path("intake/", include("minsheng.intake.urls")),
     path("open311/v2/", include("minsheng.open311.urls")),
+    path("sms/", include("minsheng.sms.urls")),
+    path("followup/", include("minsheng.followup.urls")),
     path("", include("minsheng.cases.urls")),
 ]
 

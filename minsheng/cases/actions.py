@@ -11,6 +11,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from minsheng import followup
 from minsheng.appeals.choices import LinkKind
 from minsheng.appeals.models import Appeal
 from minsheng.cases import events, rules
@@ -131,6 +132,8 @@ def register_appeal(
             to_state=CaseState.COMPLETED,
             note=reply,
         )
+        # The satisfaction SMS is written to the outbox in this transaction; sent after commit.
+        followup.start(case)
     return appeal
 
 
@@ -327,6 +330,8 @@ def complete_case(case: Case, *, actor, result: str, reply: str) -> Case:
         on_time=on_time,
         followup_level=case.followup_level,
     )
+    # The satisfaction SMS is written to the outbox in this transaction; sent after commit.
+    followup.start(case)
     return case
 
 

@@ -60,6 +60,10 @@ class EventAction(models.TextChoices):
     COMPLETE = "complete", "办结答复"
     INSTANT_COMPLETE = "instant_complete", "即时办结"
     FOLLOWUP = "followup", "回访"
+    # A follow-up step that records no answer: handed to an agent (unclear reply, no reply, opt-out,
+    # SMS undeliverable) or a call that did not get through. Kept apart from FOLLOWUP so that counting
+    # answers (follow-up and satisfaction rates) never counts these.
+    FOLLOWUP_NOTE = "followup_note", "回访跟进"
     ESCALATE = "escalate", "升级回访"
     INVESTIGATE = "investigate", "核查结论"
     CLOSE = "close", "结案"

@@ -15,6 +15,11 @@ from minsheng.core.heartbeat import beat
 SCHEDULE = {
     "minsheng.cases.tasks.sweep_deadlines": 60,
     "minsheng.intake.tasks.poll_mailbox": 60,
+    # The outbox for ``make run`` (no sender process there); production also runs ``minsheng sms-sender``,
+    # which sends within a second. Both at once are safe: senders claim rows, never share one.
+    "minsheng.sms.tasks.send_pending": 10,
+    "minsheng.followup.tasks.sweep": 60,
+    "minsheng.followup.tasks.survey_service_records": 300,
 }
 
 

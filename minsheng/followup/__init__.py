@@ -1,0 +1,10 @@
+"""一线回访: the satisfaction follow-up of completed cases and of service records, over SMS and by phone."""
+
+
+def start(case):
+    """Ask the citizen whether they are satisfied (called by ``cases.actions`` inside the completing
+    transaction: the SMS row commits, or rolls back, with the completion). Returns the follow-up
+    request, or None when the case needs no follow-up or has nobody to ask."""
+    from minsheng.followup.flow import start_case
+
+    return start_case(case)
