@@ -328,17 +328,22 @@ def _check_agent(actor, request: FollowupRequest) -> None:
         raise InvalidTransition(f"回访任务已{request.get_state_display()}")
 
 
-@transaction.atomic
-def record_answer(
-    request: FollowupRequest, *, actor, answer: str, note: str = "", via: str = AnsweredVia.PHONE
-):
-    """An agent records the citizen's answer (by phone, or read from an unclear SMS)."""
-    request = (
+def _locked(request: FollowupRequest) -> FollowupRequest:
+    """The request re-read under a row lock, with its case or service record."""
+    return (
         # of=self: the joined case/service record are nullable (outer joins PostgreSQL cannot lock).
         FollowupRequest.objects.select_for_update(of=("self",))
         .select_related("case", "service_record")
         .get(pk=request.pk)
     )
+
+
+@transaction.atomic
+def record_answer(
+    request: FollowupRequest, *, actor, answer: str, note: str = "", via: str = AnsweredVia.PHONE
+):
+    """An agent records the citizen's answer (by phone, or read from an unclear SMS)."""
+    request = _locked(request)
     _check_agent(actor, request)
     try:
         answer = FollowupAnswer(answer)
@@ -367,12 +372,7 @@ def record_answer(
 def record_call(request: FollowupRequest, *, actor, outcome: str, note: str = "") -> FollowupRequest:
     """An agent's call that did not reach the citizen. After the set number of attempts the follow-up
     is closed as unreachable (counted separately, never as satisfied)."""
-    request = (
-        # of=self: the joined case/service record are nullable (outer joins PostgreSQL cannot lock).
-        FollowupRequest.objects.select_for_update(of=("self",))
-        .select_related("case", "service_record")
-        .get(pk=request.pk)
-    )
+    request = _locked(request)
     _check_agent(actor, request)
     try:
         outcome = CallOutcome(outcome)
