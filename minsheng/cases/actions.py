@@ -173,6 +173,7 @@ def dispatch_case(case: Case, unit: Unit, *, actor, note: str = "") -> Case:
         note=note,
         unit_id=unit.pk,
         unit_name=unit.name,
+        direct=unit.level == 3,
         accept_due=accept_due.isoformat(),
         complete_due=complete_due.isoformat(),
     )

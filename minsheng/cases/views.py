@@ -64,11 +64,14 @@ def workbench(request):
         "query": query.urlencode(),
         "now": now,
     }
-    template = (
-        "cases/partials/queue.html"
-        if request.htmx and request.htmx.target == "queue"
-        else "cases/workbench.html"
-    )
+    partial = request.htmx and request.htmx.target == "queue"
+    if not partial:
+        from minsheng.cases.stats import daily_dispatch
+
+        context["daily"] = daily_dispatch(
+            Case.objects.visible_to(user), days=7, today=timezone.localdate(now)
+        )
+    template = "cases/partials/queue.html" if partial else "cases/workbench.html"
     return render(request, template, context)
 
 

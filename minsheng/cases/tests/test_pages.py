@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from minsheng.cases import actions
 from minsheng.cases.models import Case
-from minsheng.cases.tests.cast import luokou, person
+from minsheng.cases.tests.cast import luokou, person, unit
 from minsheng.cases.tests.test_lifecycle import register
 from minsheng.core.models import PiiAccess
 
@@ -192,3 +192,19 @@ def test_repeated_wrong_passwords_lock_the_login(client):
         client.post(reverse("login"), {"username": "dispatcher", "password": "wrong"})
     locked = client.post(reverse("login"), {"username": "dispatcher", "password": "minsheng2026"})
     assert locked.status_code == 429 and "登录已暂时锁定" in locked.content.decode()
+
+
+def test_workbench_shows_daily_direct_and_return_rates(client):
+    from minsheng.cases.stats import daily_dispatch
+
+    direct = actions.dispatch_case(register(), luokou(), actor=person("dispatcher"))
+    actions.dispatch_case(register(), unit("天桥分局"), actor=person("dispatcher"))
+    actions.return_case(direct, actor=person("luokou"), reason="非我辖区")
+    today = daily_dispatch(Case.objects.all(), days=7, today=timezone.localdate())[0]
+    assert (today["dispatched"], today["direct"], today["returned"]) == (2, 1, 1)
+    assert today["direct_rate"] == 0.5 and today["return_rate"] == 0.5
+    page = login(client, "dispatcher").get(reverse("workbench")).content.decode()
+    assert "近 7 日派单" in page and "50%" in page
+    # A station sees only its own figures.
+    own = daily_dispatch(Case.objects.visible_to(person("luokou")), days=1, today=timezone.localdate())[0]
+    assert own["dispatched"] == 0  # the returned case left the station's scope
