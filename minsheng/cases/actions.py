@@ -226,6 +226,9 @@ def return_case(case: Case, *, actor, reason: str, suggested_unit: Unit | None =
         suggested_unit_id=suggested_unit.pk if suggested_unit else None,
         suggested_unit_name=suggested_unit.name if suggested_unit else None,
     )
+    from minsheng.routing.hooks import learn_places
+
+    learn_places(case, unit, weight=-1)
     return case
 
 
@@ -333,6 +336,10 @@ def complete_case(case: Case, *, actor, result: str, reply: str) -> Case:
     )
     # The satisfaction SMS is written to the outbox in this transaction; sent after commit.
     followup.start(case)
+    # The station that handled it vouches for where its place names lie (routing learns them).
+    from minsheng.routing.hooks import learn_places
+
+    learn_places(case, case.responsible_unit, weight=1)
     return case
 
 

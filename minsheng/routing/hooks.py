@@ -66,3 +66,20 @@ def apply_triage(case: Case) -> Case:
                 case, unit, actor=system_dispatcher(), note="智能直派：" + "；".join(result.reasons[:3])
             )
     return case
+
+
+def learn_places(case: Case, unit: Unit, *, weight: int) -> int:
+    """What a front-line unit's handling says about place names: a station that completed the case
+    confirms that the names in its appeals' addresses lie in its township (weight 1); a station that
+    returned it says they do not (weight -1). Only a station with one township answers for a place."""
+    from minsheng.routing import places
+
+    if unit is None or unit.type != UnitType.POLICE_STATION:
+        return 0
+    townships = [d.code for d in unit.jurisdictions.all() if len(d.code) == 9]
+    if len(townships) != 1:
+        return 0
+    learned = 0
+    for address in case.appeals.exclude(address="").values_list("address", flat=True):
+        learned += places.learn(address, townships[0], weight=weight)
+    return learned

@@ -35,18 +35,6 @@ class Location:
     confidence: float = 0.0
     reasons: list[str] = field(default_factory=list)
 
-    @property
-    def level(self) -> str:
-        return (
-            "community"
-            if self.community
-            else "township"
-            if self.township
-            else "district"
-            if self.district
-            else ""
-        )
-
 
 class Locator:
     """Dictionary look-ups over every substring (≤ 14 characters) of the text: fast and exact."""
@@ -90,12 +78,14 @@ class Locator:
     def _load_aliases(self) -> None:
         if time.monotonic() - self.aliases_loaded < self.ALIAS_TTL_S:
             return
+        from django.db.models import Q
+
         from minsheng.routing.models import PlaceAlias
 
         aliases: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for name, code, support, manual in PlaceAlias.objects.values_list(
-            "name", "division_id", "support", "manual"
-        ):
+        # Names that returns have outweighed (support ≤ 0) no longer count for that place.
+        rows = PlaceAlias.objects.filter(Q(support__gt=0) | Q(manual=True))
+        for name, code, support, manual in rows.values_list("name", "division_id", "support", "manual"):
             aliases[name].append((code, support + (100 if manual else 0)))
         self.aliases = dict(aliases)
         self.aliases_loaded = time.monotonic()

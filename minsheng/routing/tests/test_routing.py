@@ -169,3 +169,25 @@ def test_route_command_names_a_missing_column(tmp_path):
 def test_place_aliases_are_admin_visible():
     places.learn("幸福里小区", "370105015")
     assert PlaceAlias.objects.get(name="幸福里小区").division_id == "370105015"
+
+
+def test_a_completed_case_teaches_its_place_names_and_a_return_unteaches_them():
+    def handled(address):
+        appeal = actions.register_appeal(
+            actor=person("dispatcher"),
+            channel="phone",
+            content="楼下噪音",
+            address=address,
+            category=Category.objects.get(code="noise"),
+        )
+        case = actions.dispatch_case(appeal.case, unit("泺口派出所", "天桥分局"), actor=person("dispatcher"))
+        return actions.accept_case(case, actor=person("luokou"))
+
+    for _ in range(2):
+        actions.complete_case(handled("福瑞嘉苑5号楼"), actor=person("luokou"), result="处理", reply="答复")
+    assert PlaceAlias.objects.get(name="福瑞嘉苑").support == 2
+    assert places.locate("福瑞嘉苑8号楼").township == "370105015"
+    for _ in range(2):
+        actions.return_case(handled("福瑞嘉苑5号楼"), actor=person("luokou"), reason="非我辖区")
+    assert PlaceAlias.objects.get(name="福瑞嘉苑").support == 0
+    assert places.locate("福瑞嘉苑8号楼").township == ""
