@@ -2,9 +2,10 @@
 
 
 def start(case):
-    """Ask the citizen whether they are satisfied (called by ``cases.actions`` inside the completing
-    transaction: the SMS row commits, or rolls back, with the completion). Returns the follow-up
-    request, or None when the case needs no follow-up or has nobody to ask."""
+    """Ask every appellant of the case whether they are satisfied (called by ``cases.actions`` inside
+    the completing transaction: the SMS rows commit, or roll back, with the completion). Returns the
+    follow-up requests, one per appellant (master first); empty when the case needs no follow-up or has
+    nobody to ask."""
     from minsheng.followup.flow import start_case
 
     return start_case(case)

@@ -23,12 +23,15 @@ class FollowupRequestAdmin(admin.ModelAdmin):
         "case",
         "service_record",
         "level",
+        "round",
         "masked_phone",
+        "appellant_role",
         "state",
         "reason",
         "answer",
         "created_at",
     ]
+    list_select_related = ["case", "appeal", "service_record"]
     list_filter = ["kind", "state", "reason", "answer", "answered_via"]
     search_fields = ["case__number"]
     exclude = ["phone"]

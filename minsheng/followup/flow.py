@@ -1,12 +1,27 @@
 """The follow-up flow (一线回访): ask by SMS, read the reply, hand to an agent when needed, escalate.
 
 - A case completed (or answered at intake) → ``start_case`` queues the survey SMS in the same
-  transaction (called from ``cases.actions``).
-- A reply → ``handle_reply`` (an ``sms.inbound`` handler): a clear answer is recorded through
-  ``cases.actions.record_followup`` (satisfied → closed; dissatisfied → level 2, then 3); an unclear
-  one goes to the agents' queue; TD/退订 stops the SMS and leaves the question to an agent's call.
+  transaction (called from ``cases.actions``): one *round* of requests, one per appellant — every
+  distinct phone among the case's appeals (主件 first, then 关联件) whose appellant agreed to be
+  contacted. Each gets the same text with the case's reply in it; a landline goes to the agents.
+- A reply → ``handle_reply`` (an ``sms.inbound`` handler): a clear answer is recorded (see below); an
+  unclear one goes to the agents' queue; TD/退订 stops the SMS and leaves the question to an agent's call.
 - No reply within the window (48 h by default) → a call task (``sweep``); an agent records each call
-  (``record_call``); not reached after the set attempts → closed as unreachable.
+  (``record_call``); not reached after the set attempts → that appellant is unreachable.
+
+Deciding the case from several appellants' answers (``_record_case_answer``), deliberately simple:
+- Any 不满意 escalates the case at once (level 2 re-handle, then level 3), once per round: the round's
+  other open requests are closed with a note and their unsent SMS cancelled; the re-handled case is
+  asked again in a new round.
+- The case is closed only when every request of the round has ended: answered 满意/基本满意, or
+  unreachable. At least one real answer is needed: a round where nobody was reached closes as
+  unreachable (as with a single appellant). The case's answer is the least satisfied real one
+  (基本满意 if anyone said so, else 满意).
+- Until then each answer is recorded on the request and as a 回访跟进 note on the case's timeline (who
+  answered, masked phone, 主件/关联件), and the case stays completed, waiting for the others.
+- ``cases.actions.record_followup`` is what changes the case's state, called once per round with the
+  deciding answer; a case followed up on the case page ends the round (``sweep`` closes the rest).
+With one appellant this is exactly the old behaviour: the one answer decides.
 - A service record (110, window) → one survey SMS; dissatisfied → a complaint case dispatched to the
   unit's supervising level-2 unit, the record referenced.
 
@@ -17,7 +32,7 @@ system account "短信自动回访" for what the SMS path does by itself.
 import datetime as dt
 import logging
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from minsheng.appeals.choices import Channel, LinkKind
@@ -25,7 +40,7 @@ from minsheng.cases import events
 from minsheng.cases.choices import CaseState, EventAction, FollowupAnswer
 from minsheng.cases.models import Case
 from minsheng.core import clock
-from minsheng.core.errors import ActionError, InvalidInput
+from minsheng.core.errors import ActionError, Forbidden, InvalidInput, InvalidTransition
 from minsheng.followup import texts
 from minsheng.followup.choices import (
     NOT_REACHED,
@@ -63,32 +78,67 @@ def _to_agent(request: FollowupRequest, reason: str, *, note: str = "", actor=No
             request.case,
             EventAction.FOLLOWUP_NOTE,
             actor=actor,
-            note=note or f"{AgentReason(reason).label}，转人工回访",
+            note=_who(request) + (note or f"{AgentReason(reason).label}，转人工回访"),
             reason=reason,
             followup_id=request.pk,
             level=request.level,
         )
 
 
-def start_case(case: Case) -> FollowupRequest | None:
-    """Queue the satisfaction SMS for a case just completed (inside the completing transaction)."""
+def _who(request: FollowupRequest) -> str:
+    """The prefix "诉求人139****0002（关联件）：" on the notes of a round that asks several appellants, else ""
+    (with one appellant the notes read as they always have)."""
+    if not request.case_id or not _round(request).exclude(pk=request.pk).exists():
+        return ""
+    return f"诉求人{_label(request)}："
+
+
+def _label(request: FollowupRequest) -> str:
+    role = request.appellant_role
+    return f"{request.masked_phone}（{role}）" if role else request.masked_phone
+
+
+def _round(request: FollowupRequest):
+    """The requests asked together with this one (same case, same completion)."""
+    return FollowupRequest.objects.filter(
+        kind=FollowupKind.CASE, case_id=request.case_id, round=request.round
+    )
+
+
+def appellants(case: Case) -> list:
+    """The appeals whose appellants are asked: one per distinct phone among those who agreed to be
+    contacted, the master first, then linked ones, then any other, oldest first."""
+    rank = models.Case(
+        models.When(link_kind=LinkKind.MASTER, then=0),
+        models.When(link_kind=LinkKind.LINKED, then=1),
+        default=2,
+    )
+    chosen = {}
+    for appeal in (
+        case.appeals.filter(consent_to_contact=True)
+        .exclude(appellant_phone="")
+        .annotate(rank=rank)
+        .order_by("rank", "pk")
+    ):
+        chosen.setdefault(appeal.appellant_phone, appeal)
+    return list(chosen.values())
+
+
+def start_case(case: Case) -> list[FollowupRequest]:
+    """Queue the satisfaction SMS to every appellant of a case just completed (inside the completing
+    transaction): one round, one request per appellant (master first)."""
     if case.state != CaseState.COMPLETED:
-        return None
+        return []
     if case.category_id and not case.category.followup_required:
-        return None
-    appeal = case.appeals.filter(link_kind=LinkKind.MASTER).order_by("pk").first()
-    if appeal is None or not appeal.appellant_phone or not appeal.consent_to_contact:
-        return None
+        return []
+    asked = appellants(case)
+    if not asked:
+        return []
     # A new round supersedes an open one (a re-handled case is asked again about the new answer).
     FollowupRequest.objects.filter(case=case, state__in=OPEN_STATES).update(
         state=FollowupState.CLOSED, closed_note="工单再次办结，发起新一轮回访", updated_at=clock.now()
     )
-    phone = appeal.appellant_phone
-    request = FollowupRequest(kind=FollowupKind.CASE, case=case, level=case.followup_level, phone=phone)
-    if not outbox.is_mobile(phone):
-        request.save()
-        _to_agent(request, AgentReason.NO_MOBILE)
-        return request
+    round_no = (case.followups.aggregate(last=models.Max("round"))["last"] or 0) + 1
     reply = texts.clip(case.reply, 60)
     if reply and not reply.endswith(("。", "！", "？", "…", ".", "!", "?")):
         reply += "。"
@@ -103,21 +153,42 @@ def start_case(case: Case) -> FollowupRequest | None:
         },
     )
     stamp = case.completed_at or clock.now()
-    message = outbox.enqueue(
-        phone,
-        body,
-        purpose=CASE_PURPOSE,
-        template=key,
-        ref=f"case:{case.number}",
-        dedupe_key=f"followup:case:{case.pk}:{case.followup_level}:{stamp.timestamp():.6f}",
-    )
-    request.message = message
-    request.save()
-    if message.state == MessageState.CANCELLED:
-        _to_agent(
-            request, AgentReason.OPTED_OUT if message.last_error == "号码已退订" else AgentReason.SMS_FAILED
+    requests = []
+    for appeal in asked:
+        phone = appeal.appellant_phone
+        request = FollowupRequest(
+            kind=FollowupKind.CASE,
+            case=case,
+            appeal=appeal,
+            level=case.followup_level,
+            round=round_no,
+            phone=phone,
         )
-    return request
+        if outbox.is_mobile(phone):
+            request.message = outbox.enqueue(
+                phone,
+                body,
+                purpose=CASE_PURPOSE,
+                template=key,
+                ref=f"case:{case.number}",
+                dedupe_key=f"followup:case:{case.pk}:{case.followup_level}:{stamp.timestamp():.6f}:{phone}"[
+                    :128
+                ],
+            )
+        request.save()
+        requests.append(request)
+    # Hand-offs after the whole round exists, so their notes can say which appellant they are about.
+    for request in requests:
+        if request.message is None:
+            _to_agent(request, AgentReason.NO_MOBILE)
+        elif request.message.state == MessageState.CANCELLED:
+            _to_agent(
+                request,
+                AgentReason.OPTED_OUT
+                if request.message.last_error == "号码已退订"
+                else AgentReason.SMS_FAILED,
+            )
+    return requests
 
 
 def start_service(record) -> FollowupRequest | None:
@@ -163,17 +234,89 @@ def start_service(record) -> FollowupRequest | None:
 
 
 # --- answers -------------------------------------------------------------------------------------------
+def _lock_case(case_id: int) -> Case:
+    """The case row under a lock that serialises the answers of one case: two appellants answering at
+    the same moment must not both see the other still open (and the case never close), nor both
+    escalate. FOR NO KEY UPDATE: timeline inserts elsewhere (a KEY SHARE on the case) are not blocked,
+    so a sweep holding a request row cannot deadlock with us. of=self: the joined rows are nullable."""
+    return (
+        Case.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("responsible_unit", "category")
+        .get(pk=case_id)
+    )
+
+
+def _check_followup(actor, case: Case) -> None:
+    """The rule ``record_followup`` applies, for an answer that does not decide the case yet."""
+    from minsheng.cases import rules
+
+    reason = rules.why_not(actor, "followup", case)
+    if reason is None:
+        return
+    if getattr(reason, "conflict", False):
+        raise InvalidTransition(reason)
+    raise Forbidden(reason)
+
+
+_REAL = (FollowupAnswer.SATISFIED, FollowupAnswer.BASICALLY_SATISFIED)
+
+
+@transaction.atomic
 def _record_case_answer(
     request: FollowupRequest, answer: str, *, actor, via: str, note: str, reply=None
 ) -> bool:
-    """Record the answer on the case (``record_followup``: closes or escalates). False when the case has
-    moved on meanwhile (an agent recorded it on the case page): the request is then closed as late."""
+    """Record one appellant's answer and decide the case by the policy of the module docstring.
+
+    False when the answer came too late: the case moved on meanwhile (an agent recorded it on the case
+    page: the request is then closed as late), or another appellant's 不满意 already ended the round."""
     from minsheng.cases import actions
 
-    case = Case.objects.select_related("responsible_unit", "category").get(pk=request.case_id)
+    case = _lock_case(request.case_id)
+    if not FollowupRequest.objects.filter(pk=request.pk, state__in=OPEN_STATES).exists():
+        return False
     now = clock.now()
+    answer = FollowupAnswer(answer)
+    round_requests = _round(request)
+    others_open = list(round_requests.exclude(pk=request.pk).filter(state__in=OPEN_STATES))
+    who = _who(request)
+    label = _label(request)
     try:
-        actions.record_followup(case, actor=actor, answer=answer, note=note)
+        if answer == FollowupAnswer.DISSATISFIED:
+            if others_open:
+                note += f"；其他{len(others_open)}位诉求人的本轮回访随之结束"
+            actions.record_followup(case, actor=actor, answer=answer, note=who + note)
+        elif others_open:
+            # Not the last: recorded on the timeline, the case waits for the others.
+            _check_followup(actor, case)
+            events.record(
+                case,
+                EventAction.FOLLOWUP_NOTE,
+                actor=actor,
+                note=f"诉求人{label}回访：{answer.label}。{note}；本轮还有{len(others_open)}位诉求人待回访，"
+                "全部回访后结案",
+                answer=answer.value,
+                followup_id=request.pk,
+                level=request.level,
+            )
+        else:
+            answers = [a for a in round_requests.exclude(pk=request.pk).values_list("answer", flat=True) if a]
+            answers.append(answer)
+            real = [a for a in answers if a in _REAL]
+            if not real:
+                final = FollowupAnswer.UNREACHABLE
+            elif FollowupAnswer.BASICALLY_SATISFIED in real:
+                final = FollowupAnswer.BASICALLY_SATISFIED
+            else:
+                final = FollowupAnswer.SATISFIED
+            if len(answers) > 1:
+                summary = "、".join(
+                    f"{_label(r)}{FollowupAnswer(r.answer).label}"
+                    for r in round_requests.exclude(pk=request.pk).exclude(answer="").select_related("appeal")
+                )
+                note = f"{who}{note}；本轮{len(answers)}位诉求人回访均已结束（此前：{summary}）"
+            if final == FollowupAnswer.UNREACHABLE:
+                note += "，按无法联系结案"
+            actions.record_followup(case, actor=actor, answer=final, note=note)
     except ActionError as error:
         FollowupRequest.objects.filter(pk=request.pk).update(
             state=FollowupState.CLOSED,
@@ -192,6 +335,12 @@ def _record_case_answer(
         reply_text=reply.text if reply is not None else request.reply_text,
         updated_at=now,
     )
+    if answer == FollowupAnswer.DISSATISFIED and others_open:
+        ended = "工单已转三级回访核查" if case.state == CaseState.INVESTIGATING else "工单已升级重办"
+        FollowupRequest.objects.filter(pk__in=[r.pk for r in others_open], state__in=OPEN_STATES).update(
+            state=FollowupState.CLOSED, closed_note=f"其他诉求人不满意，{ended}，本轮回访结束", updated_at=now
+        )
+        outbox.cancel([r.message_id for r in others_open if r.message_id], "其他诉求人不满意，本轮回访结束")
     return True
 
 
@@ -329,7 +478,11 @@ def _check_agent(actor, request: FollowupRequest) -> None:
 
 
 def _locked(request: FollowupRequest) -> FollowupRequest:
-    """The request re-read under a row lock, with its case or service record."""
+    """The request re-read under a row lock, with its case or service record. The case is locked first,
+    in the order ``_record_case_answer`` takes them (the case, then its requests): an agent and an SMS
+    reply about two appellants of one case wait for each other instead of deadlocking."""
+    if request.case_id:
+        _lock_case(request.case_id)
     return (
         # of=self: the joined case/service record are nullable (outer joins PostgreSQL cannot lock).
         FollowupRequest.objects.select_for_update(of=("self",))
@@ -396,7 +549,8 @@ def record_call(request: FollowupRequest, *, actor, outcome: str, note: str = ""
             followup_id=request.pk,
         )
     if attempts >= limit:
-        unreachable_note = f"{attempts}次电话回访均未接通，按无法联系结案"
+        # "，按无法联系结案" is added by ``_record_case_answer`` when this ends the case that way.
+        unreachable_note = f"{attempts}次电话回访均未接通"
         if request.kind == FollowupKind.CASE:
             _record_case_answer(
                 request, FollowupAnswer.UNREACHABLE, actor=actor, via=AnsweredVia.PHONE, note=unreachable_note

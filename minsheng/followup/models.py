@@ -20,8 +20,10 @@ from minsheng.followup.choices import (
 class FollowupRequest(models.Model):
     """Asking one citizen whether they are satisfied: first by SMS, then (if needed) by an agent's call.
 
-    A case gets one per completion (level 1, and again at level 2 after a re-handle); a service record
-    gets at most one. At most one request per case is open at a time.
+    A case gets one round per completion (level 1, and again at level 2 after a re-handle) with one
+    request per appellant: each distinct phone among the case's appeals whose appellant agreed to be
+    contacted (主件 and 关联件 alike; ``appeal`` is the one the number was taken from). At most one
+    request per case and number is open at a time. A service record gets at most one.
     """
 
     kind = models.CharField("类型", max_length=16, choices=FollowupKind.choices)
@@ -41,7 +43,17 @@ class FollowupRequest(models.Model):
         related_name="followup",
         verbose_name="服务记录",
     )
+    appeal = models.ForeignKey(
+        "appeals.Appeal",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name="诉求",
+    )
     level = models.PositiveSmallIntegerField("回访级别", default=1)
+    # The requests of one completion of the case, asked together and decided together (``flow``).
+    round = models.PositiveSmallIntegerField("回访轮次", default=1)
     phone = models.CharField("联系电话", max_length=32)
     message = models.ForeignKey(
         "sms.Message",
@@ -95,9 +107,9 @@ class FollowupRequest(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
-                fields=["case"],
+                fields=["case", "phone"],
                 condition=Q(state__in=["waiting", "agent"]),
-                name="followup_one_open_per_case",
+                name="followup_one_open_per_case_phone",
             ),
         ]
         indexes = [
@@ -111,6 +123,11 @@ class FollowupRequest(models.Model):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    @property
+    def appellant_role(self) -> str:
+        """主件 / 关联件 / 重复诉求: which of the case's appellants this request asks ("" for a service)."""
+        return self.appeal.get_link_kind_display() if self.appeal_id else ""
 
     @property
     def badge(self) -> str:

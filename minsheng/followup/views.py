@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from minsheng.appeals.choices import LinkKind
 from minsheng.cases import rules
-from minsheng.cases.choices import FollowupAnswer
+from minsheng.cases.choices import CaseState, FollowupAnswer
 from minsheng.core.errors import ActionError
 from minsheng.core.models import PiiAccess
 from minsheng.followup import flow
@@ -68,7 +68,7 @@ def queue(request):
         key = "agent"
     _label, states, order = tabs[key]
     base = FollowupRequest.objects.select_related(
-        "case", "case__responsible_unit", "service_record", "service_record__unit", "message"
+        "case", "case__responsible_unit", "appeal", "service_record", "service_record__unit", "message"
     )
     counts = {k: FollowupRequest.objects.filter(state__in=s).count() for k, _, s, _ in TABS}
     page = Paginator(base.filter(state__in=states).order_by(order, "pk"), 50).get_page(
@@ -90,12 +90,22 @@ def detail(request, pk):
     _require_agent(request.user)
     item = get_object_or_404(
         FollowupRequest.objects.select_related(
-            "case", "case__responsible_unit", "service_record", "message", "reply"
+            "case", "case__responsible_unit", "appeal", "service_record", "message", "reply"
         ),
         pk=pk,
     )
+    # The other appellants asked in the same round: their answers decide the case together with this one.
+    round_others = (
+        FollowupRequest.objects.filter(kind=item.kind, case=item.case, round=item.round)
+        .exclude(pk=item.pk)
+        .select_related("appeal")
+        .order_by("pk")
+        if item.case_id
+        else []
+    )
     context = {
         "item": item,
+        "round_others": round_others,
         "calls": item.calls.select_related("agent"),
         "answer_form": AnswerForm(),
         "call_form": CallForm(),
@@ -152,7 +162,13 @@ def call(request, pk):
         messages.error(request, error.message)
         return redirect("followup-detail", pk=pk)
     if item.state == FollowupState.UNREACHABLE:
-        messages.warning(request, f"已{item.call_attempts}次未接通，按无法联系结案")
+        if item.case_id and item.case.state == CaseState.COMPLETED:
+            # Another appellant of the case has still to be asked: the case waits for them.
+            messages.warning(
+                request, f"已{item.call_attempts}次未接通，该诉求人记为无法联系；工单待其他诉求人回访"
+            )
+        else:
+            messages.warning(request, f"已{item.call_attempts}次未接通，按无法联系结案")
         return redirect("followup-queue")
     messages.success(
         request, f"已登记：{CallOutcome(form.cleaned_data['outcome']).label}（第{item.call_attempts}次）"
@@ -165,9 +181,10 @@ def call(request, pk):
 def reveal(request, pk):
     """The full number for the agent who is about to call; each look is logged."""
     _require_agent(request.user)
-    item = get_object_or_404(FollowupRequest.objects.select_related("case"), pk=pk)
+    item = get_object_or_404(FollowupRequest.objects.select_related("case", "appeal"), pk=pk)
     if item.case_id:
-        appeal = item.case.appeals.filter(link_kind=LinkKind.MASTER).order_by("pk").first()
+        # The appeal this number was taken from (rows from before it was recorded: the master's).
+        appeal = item.appeal or item.case.appeals.filter(link_kind=LinkKind.MASTER).order_by("pk").first()
         if appeal is not None:
             PiiAccess.objects.create(
                 user=request.user,
