@@ -8,8 +8,13 @@ reported, with per-kind recall, how often a "same wording, other place" or "othe
 place" appeal was wrongly merged, and (seed 3) the figures with no phone/address/channel columns
 (``text_time_*``) and with text alone (``text_only_*``).
 
+A second set, the platform's own traffic (``dedup_demo.py``: the demo generator's stream, its
+``duplicate_of_index`` the truth), is fed through ``Detector.assign`` as intake does: ``demo_precision``
+/ ``demo_recall`` are its held-out seed's, with the false links by the evidence that carried them.
+
     .venv/bin/python bench/dedup_quality.py            # ~3 minutes on 2 cores
     .venv/bin/python bench/dedup_quality.py --seeds 1  # one seed only
+    .venv/bin/python bench/dedup_quality.py --demo-seeds 13 --demo-days 30  # a lighter demo set
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+import dedup_demo  # noqa: E402
 from _common import write_result  # noqa: E402
 from dedup_labelled import DATA, build, write_csv  # noqa: E402
 
@@ -126,6 +132,10 @@ def main() -> None:
     ap.add_argument("--distractors", type=int, default=3000)
     ap.add_argument("--keep", type=Path, help="keep the generated CSVs in this directory (outside the repo)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave bench/results alone")
+    ap.add_argument(
+        "--demo-seeds", type=int, nargs="*", default=[*dedup_demo.DEV_SEEDS, dedup_demo.HELDOUT_SEED]
+    )
+    ap.add_argument("--demo-days", type=int, default=dedup_demo.DAYS)
     args = ap.parse_args()
     if not DATA.exists():
         sys.exit(f"{DATA} not found: the labelled set is built from it at run time")
@@ -137,6 +147,10 @@ def main() -> None:
             res = run_seed(seed, workdir, args.matters, args.distractors, ablation=seed == HELDOUT_SEED)
             per_seed[seed] = res
             print(f"seed {seed}: " + ", ".join(f"{k}={v}" for k, v in res.items()))
+    demo = {}
+    for seed in args.demo_seeds:
+        demo[seed] = dedup_demo.run(seed, args.demo_days)
+        print(f"demo seed {seed}: " + ", ".join(f"{k}={v}" for k, v in demo[seed].items()))
     headline = per_seed.get(HELDOUT_SEED) or per_seed[args.seeds[-1]]
     result = {
         "precision": headline["precision"],
@@ -166,6 +180,23 @@ def main() -> None:
             "same_place_other_merged_with_seed",
         ):
             result[f"seed{seed}_{key}"] = res.get(key)
+    if demo:
+        held = demo.get(dedup_demo.HELDOUT_SEED) or demo[args.demo_seeds[-1]]
+        result.update(
+            demo_precision=held["precision"],
+            demo_recall=held["recall"],
+            demo_seed=held["seed"],
+            demo_days=args.demo_days,
+            demo_rows=held["rows"],
+            demo_true_pairs=held["true_pairs"],
+            demo_predicted_pairs=held["predicted_pairs"],
+            demo_true_positive_pairs=held["true_positive_pairs"],
+            demo_false_links_by_cause=held["false_links_by_cause"],
+            demo_missed_by_kind=held["missed_by_kind"],
+        )
+        for seed, res in demo.items():
+            result[f"demo_seed{seed}_precision"] = res["precision"]
+            result[f"demo_seed{seed}_recall"] = res["recall"]
     if not args.no_write:
         path = write_result("dedup_quality", result)
         print(f"→ {path}")

@@ -11,10 +11,13 @@ How a record is compared
    - exact keys: the same phone or ID number, recent appeals only (the person window);
    - place keys: the same community, road, address or landmark, recent appeals only — how
      neighbours who write differently are found.
-2. **Scoring** (``Detector._score``) combines text similarity (IDF-weighted bigram cosine and
-   containment), place agreement or disagreement, phone/ID, time gap and category into a score in
-   [0, 1] with human-readable reasons. The same wording about a different place is a different
-   matter: a place conflict caps the score far below any suggestion.
+2. **Scoring** (``Detector._evidence`` then ``_decide``) combines text similarity (IDF-weighted
+   bigram cosine and containment, work-order frames such as "来电人反映：" left out), place agreement
+   or disagreement, phone/ID, time gap and category into a score in [0, 1] with human-readable
+   reasons. The same wording about a different place (or another licence plate or sum of money) is
+   a different matter: a conflict caps the score far below any suggestion. Two known, different
+   people are one matter only at one place (the same event); the same question (咨询) from two
+   different people never is.
 3. **Decision**: score ≥ ``link_threshold`` → link (关联件); ≥ ``suggest_threshold`` → suggest to a
    person; else new. Merging two different matters is worse than missing a duplicate: the defaults
    favour precision.
@@ -51,7 +54,16 @@ from .places import (
     default_gazetteer,
     extract_places,
 )
-from .text import bigram_keys, clean_text, hash32, prior_probability, words_tagged
+from .text import (
+    bigram_keys,
+    clean_text,
+    hash32,
+    identifiers,
+    is_consultation,
+    prior_probability,
+    strip_boilerplate,
+    words_tagged,
+)
 
 LINK = "link"
 SUGGEST = "suggest"
@@ -62,6 +74,12 @@ _FORMAT_VERSION = 1
 # verbs (节省, 反省) for a regex to find provinces reliably.
 CONFLICT_ADMIN_KINDS = ("city", "district", "township")
 _NO_TIME = np.iinfo(np.int64).min
+_QUESTION = 1  # record flag: a question put to the police
+# Rule 2 (same place): the topic similarity (content besides the place) over which the score ramps up
+# to a link, and how much more is asked when the categories differ below one root (违停/事故).
+# Raising the base ramp loses neighbours who write a short note naming the place and a few key words.
+_PLACE_TOPIC = (0.015, 0.05)
+_LEAF_SHIFT = 0.2
 _DF_BITS = 22
 _DF_MASK = np.uint32((1 << _DF_BITS) - 1)
 # The prior counts as this many appeals: enough to weigh a small CSV sensibly, soon outweighed by
@@ -143,6 +161,13 @@ class DedupConfig:
     max_candidates: int = 40  # appeals scored per query at most (see Detector._candidates)
     use_gazetteer: bool = True
     seed: int = 20240611
+    # Category paths (prefixes) of questions put to the police (咨询): the same question from two
+    # different people is two matters, however alike the wording. Default: the consultation kinds of
+    # the platform's default category tree.
+    question_categories: tuple[str, ...] = field(default_factory=lambda: _default_question_categories())
+
+    def is_question_category(self, category: str | None) -> bool:
+        return bool(category) and any(_category_has_prefix(category, p) for p in self.question_categories)
 
     def windows_for(self, category: str | None) -> tuple[timedelta, timedelta]:
         """(person window, event window) for a category."""
@@ -171,8 +196,23 @@ class DedupConfig:
         data["category_windows"] = {
             k: (timedelta(seconds=p), timedelta(seconds=e)) for k, (p, e) in data["category_windows"].items()
         }
+        if "question_categories" in data:
+            data["question_categories"] = tuple(data["question_categories"])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _default_question_categories() -> tuple[str, ...]:
+    """``root`` or ``root/leaf`` paths of the consultation kinds in the default category tree."""
+    from minsheng.categories.defaults import DEFAULT_TREE  # plain data, no Django
+
+    paths = []
+    for code, _name, kind, _handler, children in DEFAULT_TREE:
+        if kind == "consultation" and all(child[2] == "consultation" for child in children):
+            paths.append(code)
+        else:
+            paths += [f"{code}/{child[0]}" for child in children if child[2] == "consultation"]
+    return tuple(paths)
 
 
 def _category_parts(category: str) -> list[str]:
@@ -223,12 +263,20 @@ class _Text:
     """A text's comparable form: cleaned string, sorted bigram keys, and (computed when first
     needed: indexing does not need it, scoring does) the prior document counts of the keys."""
 
-    __slots__ = ("_prior", "clean", "keys")
+    __slots__ = ("_ids", "_prior", "clean", "keys")
 
     def __init__(self, clean: str):
         self.clean = clean
         self.keys = bigram_keys(clean)
         self._prior: np.ndarray | None = None
+        self._ids: tuple[frozenset[str], frozenset[str]] | None = None
+
+    @property
+    def ids(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(licence plates, sums of money) named in the text (``text.identifiers``)."""
+        if self._ids is None:
+            self._ids = identifiers(self.clean)
+        return self._ids
 
     @property
     def prior(self) -> np.ndarray:
@@ -248,6 +296,7 @@ class Features:
     time: int | None  # POSIX seconds
     category: str | None
     channel: str | None
+    question: bool = False  # a question put to the police (a consultation category, or worded as one)
     weights: np.ndarray | None = None  # the text's weights, set by the detector for one query
 
 
@@ -268,6 +317,60 @@ class _Similarity:
     @property
     def text(self) -> float:
         return max(self.cosine, self.containment)
+
+
+@dataclass(slots=True)
+class _Evidence:
+    """What ``Detector._evidence`` finds about one stored appeal against a query."""
+
+    sim: _Similarity
+    agree: list[Place]
+    conflicts: list[tuple[Place, Place]]
+    building_conflicts: list[tuple[Place, Place]]
+    category: str | None
+    channel: str | None
+    gap: int | None  # seconds; None when either time is unknown
+    in_person: bool
+    in_event: bool
+    same_phone: bool
+    same_id: bool
+    other_person: bool  # two known, different people
+    questions: bool = False  # both are questions put to the police (consultations)
+    asked_about_place: bool = False  # a shared place is named in both texts (not only an address)
+    id_conflict: tuple[str, str, str] | None = (
+        None  # ("车牌" or "金额", stored's, query's): another car or sum
+    )
+
+
+def _id_conflict(q: _Text, c: _Text) -> tuple[str, str, str] | None:
+    """Both texts name a licence plate (or a sum of money) and share none: another car, another loss."""
+    for label, mine, theirs in zip(("车牌", "金额"), q.ids, c.ids, strict=True):
+        if mine and theirs and not (mine & theirs):
+            return label, min(theirs), min(mine)
+    return None
+
+
+# Words that place something relative to a place ("路口", "往东100米"): where, not what.
+_LOCATION_RE = re.compile(
+    "十字路口|交叉口|路口|附近|门口|旁边|对面|一带|周边|[东西南北]侧|[东西南北]门|[东西][南北]角|往[东西南北][0-9]*米?"
+)
+
+
+def _without_places(clean: str, names: Sequence[str]) -> np.ndarray:
+    """Sorted bigram keys of ``clean`` with every place name in ``names`` (longest first) and every
+    location word cut out: no bigram spans a cut, so "解放路历山路路口" leaves nothing behind."""
+    for name in names:
+        clean = clean.replace(name, "\0")
+    pieces = [bigram_keys(p) for p in _LOCATION_RE.sub("\0", clean).split("\0") if len(p) >= 2]
+    return np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, dtype=np.uint64)
+
+
+def _leaves_differ(a: str | None, b: str | None) -> bool:
+    """Both categories known to the leaf, under one root, and different leaves (违停/事故)."""
+    if not a or not b:
+        return False
+    pa, pb = _category_parts(a), _category_parts(b)
+    return len(pa) > 1 and len(pb) > 1 and pa[0] == pb[0] and pa[1] != pb[1]
 
 
 def _ramp(x: float, lo: float, hi: float) -> float:
@@ -314,6 +417,7 @@ class Detector:
         self._channel = Grow(np.int32)
         self._phone = Grow(np.int32)
         self._idnum = Grow(np.int32)
+        self._flags = Grow(np.uint8)  # _QUESTION
         self._strings: list[str] = []
         self._string_index: dict[str, int] = {}
         self._place_table: list[Place] = []
@@ -337,20 +441,23 @@ class Detector:
 
     def features(self, record: Record) -> Features:
         """Extract what the detector compares from ``record``."""
-        places = extract_places(record.text, self.gazetteer)
+        # the call-taker's frame ("来电人反映：") is no part of what the appellant said
+        text = strip_boilerplate(record.text)
+        places = extract_places(text, self.gazetteer)
         if record.place:
             seen = {(p.kind, p.core) for p in places}
             places += [
                 p for p in extract_places(record.place, self.gazetteer) if (p.kind, p.core) not in seen
             ]
         return Features(
-            text=_Text(clean_text(record.text)),
+            text=_Text(clean_text(text)),
             places=places,
             phone=normalize_phone(record.phone),
             id_number=normalize_id_number(record.id_number),
             time=int(record.time.timestamp()) if record.time is not None else None,
             category=record.category or None,
             channel=record.channel or None,
+            question=self.config.is_question_category(record.category) or is_consultation(record.text),
         )
 
     def _lsh_keys(self, keys: np.ndarray) -> np.ndarray:
@@ -407,12 +514,29 @@ class Detector:
         self._channel.append(self._intern(feats.channel))
         self._phone.append(self._intern(feats.phone))
         self._idnum.append(self._intern(feats.id_number))
+        self._flags.append(_QUESTION if feats.question else 0)
         self._index_exact(rid, feats.phone, feats.id_number, feats.places)
         if len(feats.text.keys):
             buckets = hash32(feats.text.keys) & _DF_MASK
             self._df[buckets] += 1
             self._prior_df[buckets] = feats.text.prior
         return rid
+
+    def regroup(self, record_id: str, group: str) -> None:
+        """Move an indexed record to another group (an appeal linked into a case, or split off)."""
+        rid = self._index_of[record_id]
+        old = self.groups[rid]
+        if old == group:
+            return
+        members = self._members.get(old)
+        if members is not None:
+            kept = array("q", (m for m in members if m != rid))
+            if kept:
+                self._members[old] = kept
+            else:
+                del self._members[old]
+        self.groups[rid] = group
+        self._add_member(group, rid)
 
     def _add_member(self, group: str, rid: int) -> None:
         members = self._members.get(group)
@@ -471,7 +595,7 @@ class Detector:
         signatures are computed in batches and each LSH band is sorted once.
         """
         det = cls(config, gazetteer)
-        groups = groups or {}
+        groups = {} if groups is None else groups
         all_rids: list[np.ndarray] = []
         all_keys: list[np.ndarray] = []
         pending_rids: list[int] = []
@@ -532,8 +656,8 @@ class Detector:
             conflict = self._group_conflict(feats, group, max(0.3, text - 0.05))
             if conflict:
                 vetoed[group] = conflict
-        matches = []
-        for rid, score, reasons, _ in scored:
+        ranked = []
+        for rid, score, reasons, text in scored:
             group = self.groups[rid]
             if group in vetoed:
                 score = min(score, cfg.link_threshold - 0.01)
@@ -546,9 +670,12 @@ class Detector:
                     if score >= cfg.suggest_threshold
                     else NEW
                 )
-                matches.append(Match(self.ids[rid], round(score, 4), tuple(reasons), decision, group))
-        matches.sort(key=lambda m: (-m.score, m.id))
-        return matches[:limit]
+                match = Match(self.ids[rid], round(score, 4), tuple(reasons), decision, group)
+                ranked.append((-match.score, -text, -rid, match))
+        # The score saturates at 1 for clear duplicates: among equals the closest wording, then the
+        # newest appeal, is the better match (a matter split off keeps its own later appeals).
+        ranked.sort(key=lambda r: r[:3])
+        return [r[3] for r in ranked[:limit]]
 
     def _group_conflict(self, feats: Features, group: str, min_text: float) -> str | None:
         """A reason when a member of ``group`` (its newest ``bucket_cap``) names a place conflicting
@@ -629,9 +756,14 @@ class Detector:
         return np.maximum(idf, 0.05) ** 2
 
     def _similarity(
-        self, a: _Text, b: _Text, exclude: np.ndarray | None, wa: np.ndarray | None = None
+        self,
+        a: _Text,
+        b: _Text,
+        topic_keys: tuple[np.ndarray, np.ndarray] | None,
+        wa: np.ndarray | None = None,
     ) -> _Similarity:
-        """Similarity of two texts; ``wa`` are ``a``'s weights when the caller has them already."""
+        """Similarity of two texts; ``topic_keys`` are the bigrams of each that the topic similarity
+        counts (``_without_places``), ``wa`` are ``a``'s weights when the caller has them already."""
         if not len(a.keys) or not len(b.keys):
             return _Similarity(0.0, 0.0, 0.0)
         wa = self._weights(a) if wa is None else wa
@@ -643,20 +775,20 @@ class Detector:
         # the full text; discounted when short, as "噪音扰民" is contained in thousands of appeals
         short = min(len(a.keys), len(b.keys))
         containment = si / min(sa, sb) * min(1.0, short / 20.0) * 0.9
-        if exclude is None:
+        if topic_keys is None:
             topic = max(cosine, 0.5 * si / min(sa, sb))
         else:
-            # "topic": the same without the shared place names, as the larger of the cosine and half
+            # "topic": the same without the place names, as the larger of the cosine and half
             # the containment of the shorter text (a neighbour's short note: its few facts, all in
             # the other appeal)
-            keep_a, keep_b = ~_member(a.keys, exclude), ~_member(b.keys, exclude)
+            keep_a, keep_b = _member(a.keys, topic_keys[0]), _member(b.keys, topic_keys[1])
             ta, tb = float(wa[keep_a].sum()), float(wb[keep_b].sum())
             ti = float(wa[in_b & keep_a].sum())
             topic = max(ti / math.sqrt(ta * tb), 0.5 * ti / min(ta, tb)) if ta > 0 and tb > 0 else 0.0
         return _Similarity(cosine, containment, topic)
 
-    def _score(self, q: Features, rid: int) -> tuple[float, list[str], float]:
-        """(score, reasons, text similarity) of stored appeal ``rid`` as a duplicate of ``q``."""
+    def _evidence(self, q: Features, rid: int) -> _Evidence:
+        """What is known about stored appeal ``rid`` against the query: wording, places, people, time."""
         cfg = self.config
         c_text = self._stored_text(rid)
         c_places = [self._place_table[i] for i in self._places.row(rid)]
@@ -664,13 +796,15 @@ class Detector:
             q.places, q.text.clean, c_places, c_text.clean, frames=False
         )
         # place names inflate the overlap of any two appeals about one community: the "same event"
-        # judgement uses the content without them
-        exclude = (
-            np.unique(np.concatenate([bigram_keys(clean_text(p.name)) for p in agree])) if agree else None
-        )
-        sim = self._similarity(q.text, c_text, exclude, q.weights)
-        text = sim.text
-        if not conflicts and text >= 0.3:
+        # judgement uses the content without them (and without "路口", "附近" and the like)
+        topic_keys = None
+        if agree:
+            shared = [*agree, *(p for p in c_places if any(_same_place(p, a) for a in agree))]
+            names = {clean_text(n) for p in shared for n in (p.name, p.core)}
+            names = sorted((n for n in names if n), key=len, reverse=True)
+            topic_keys = (_without_places(q.text.clean, names), _without_places(c_text.clean, names))
+        sim = self._similarity(q.text, c_text, topic_keys, q.weights)
+        if not conflicts and sim.text >= 0.3:
             # similar wording: worth looking for a place swapped for a name the extractor missed
             conflicts = compare_places(q.places, q.text.clean, c_places, c_text.clean)[1]
 
@@ -678,8 +812,6 @@ class Detector:
         person_window, event_window = cfg.windows_for(q.category or category)
         c_time = int(self._times.view()[rid])
         gap = None if q.time is None or c_time == _NO_TIME else abs(q.time - c_time)
-        in_person = gap is None or gap <= person_window.total_seconds()
-        in_event = gap is None or gap <= event_window.total_seconds()
 
         c_phone, c_idnum = self._string(self._phone.view()[rid]), self._string(self._idnum.view()[rid])
         same_phone = q.phone is not None and q.phone == c_phone
@@ -688,58 +820,113 @@ class Detector:
         other_person = not (same_phone or same_id) and (
             (q.phone is not None and c_phone is not None) or (q.id_number is not None and c_idnum is not None)
         )
+        return _Evidence(
+            sim=sim,
+            agree=agree,
+            conflicts=conflicts,
+            building_conflicts=building_conflicts,
+            category=category,
+            channel=self._string(self._channel.view()[rid]),
+            gap=gap,
+            in_person=gap is None or gap <= person_window.total_seconds(),
+            in_event=gap is None or gap <= event_window.total_seconds(),
+            same_phone=same_phone,
+            same_id=same_id,
+            other_person=other_person,
+            questions=q.question and bool(self._flags.view()[rid] & _QUESTION),
+            asked_about_place=any(
+                clean_text(p.core) in q.text.clean and clean_text(p.core) in c_text.clean for p in agree
+            ),
+            id_conflict=_id_conflict(q.text, c_text),
+        )
 
+    def _score(self, q: Features, rid: int) -> tuple[float, list[str], float]:
+        """(score, reasons, text similarity) of stored appeal ``rid`` as a duplicate of ``q``."""
+        ev = self._evidence(q, rid)
+        score, reasons = self._decide(q, ev)
+        return score, reasons, ev.sim.text
+
+    def _decide(self, q: Features, ev: _Evidence) -> tuple[float, list[str]]:
+        """The score in [0, 1] and the reasons a person reads, from the evidence."""
+        cfg = self.config
+        text, agree = ev.sim.text, ev.agree
         reasons: list[str] = []
-        if same_phone:
+        if ev.same_phone:
             reasons.append("同一手机号")
-        if same_id:
+        if ev.same_id:
             reasons.append("同一身份证号")
         if agree:
             reasons.append("地点一致：" + "、".join(p.name for p in agree[:3]))
         reasons.append(f"内容相似度{text:.2f}")
         score = 0.0
         # 1. the same person about something similar, within the person window
-        if (same_phone or same_id) and in_person:
+        if (ev.same_phone or ev.same_id) and ev.in_person:
             score = max(score, 0.45 + 0.55 * _ramp(text, 0.10, 0.30))
         # 2. the same place, similar content, within the event window: neighbours, other channels.
-        #    Unrelated matters at one place share almost no uncommon bigrams besides its name.
-        if agree and in_event:
-            score = max(score, 0.30 + 0.70 * _ramp(sim.topic, 0.015, 0.05))
-        # 3. wording alone. Two known, different people need nearly the same text (a shortened
-        #    retelling that left the place out cannot be told from the same words about another
-        #    place) within the event window; when one person is unknown it may be the same citizen
-        #    writing without a phone number (a letter), so the person window applies.
-        if other_person:
-            if in_event:
+        #    Unrelated matters at one place share almost no uncommon bigrams besides its name; more
+        #    is asked under a different leaf category.
+        if agree and ev.in_event:
+            lo, hi = _PLACE_TOPIC
+            if _leaves_differ(q.category, ev.category):
+                lo, hi = lo + _LEAF_SHIFT, hi + _LEAF_SHIFT
+            score = max(score, 0.30 + 0.70 * _ramp(ev.sim.topic, lo, hi))
+        # 3. wording alone. Two known, different people need nearly the same text within the event
+        #    window, and a shared place (below); when one person is unknown it may be the same
+        #    citizen writing without a phone number (a letter), so the person window applies.
+        if ev.other_person:
+            if ev.in_event:
                 score = max(score, _ramp(text, 0.55, 0.85))
-        elif in_person:
+        elif ev.in_person:
             score = max(score, _ramp(text, 0.35, 0.65))
-        # 4. near-identical wording at any distance in time: the same matter raised again
-        repeat = _ramp(text, cfg.repeat_similarity - 0.1, cfg.repeat_similarity + 0.1)
+        # 4. near-identical wording at any distance in time: the same matter raised again by its
+        #    appellant (two known, different people beyond the event window are two events)
+        repeat = 0.0
+        if not ev.other_person:
+            repeat = _ramp(text, cfg.repeat_similarity - 0.1, cfg.repeat_similarity + 0.1)
         if repeat > score:
             score = repeat
-            if not in_event and repeat >= cfg.link_threshold:
+            if not ev.in_event and repeat >= cfg.link_threshold:
                 reasons.append("内容高度一致：同一事项再次反映")
-        if gap is not None:
-            reasons.append(f"时间相隔{_format_gap(gap)}")
-        c_channel = self._string(self._channel.view()[rid])
-        if q.channel and c_channel and c_channel != q.channel:
-            reasons.append(f"不同渠道：{c_channel}/{q.channel}")
+        if ev.gap is not None:
+            reasons.append(f"时间相隔{_format_gap(ev.gap)}")
+        if q.channel and ev.channel and ev.channel != q.channel:
+            reasons.append(f"不同渠道：{ev.channel}/{q.channel}")
 
-        # Vetoes. The same wording about a different place is a different matter: cap the score
-        # far below a suggestion, whatever else agrees.
-        if conflicts:
-            a, b = conflicts[0]
+        # Vetoes. The same wording about a different place (or car, or sum of money) is a different
+        # matter: cap the score far below a suggestion, whatever else agrees.
+        if ev.conflicts:
+            a, b = ev.conflicts[0]
             reasons.append(f"地点不同：{b.name}/{a.name}")
             score = min(score, 0.3)
-        elif building_conflicts:
-            a, b = building_conflicts[0]
+        elif ev.building_conflicts:
+            a, b = ev.building_conflicts[0]
             reasons.append(f"楼栋不同：{b.name}/{a.name}")
             score = min(score, cfg.suggest_threshold)
-        if categories_compatible(q.category, category) is False:
-            reasons.append(f"类别不同：{category}/{q.category}")
+        elif ev.id_conflict:
+            label, theirs, mine = ev.id_conflict
+            reasons.append(f"{label}不同：{theirs}/{mine}")
+            score = min(score, 0.3)
+        same_person = ev.same_phone or ev.same_id
+        # Two people asking the same question (落户条件, 通行证加急) each want their own answer; only
+        # a question about one place both name (a road's construction, an estate's demolition) is a
+        # shared matter.
+        private_questions = ev.questions and not ev.asked_about_place
+        if private_questions and ev.other_person:
+            reasons.append("咨询事项：不同诉求人各自提问")
+            score = min(score, 0.3)
+        elif private_questions and not same_person:
+            # Everyone words a common question alike: only a phone or ID number shows the same asker.
+            reasons.append("咨询事项：未能确认同一诉求人")
+            score = min(score, cfg.suggest_threshold)
+        elif ev.other_person and not agree:
+            # The same event raised by different people happens somewhere: without a shared place
+            # their alike wording is a common complaint, not one matter. A person may still look.
+            reasons.append("不同诉求人，未见同一地点")
+            score = min(score, cfg.suggest_threshold)
+        if categories_compatible(q.category, ev.category) is False:
+            reasons.append(f"类别不同：{ev.category}/{q.category}")
             score *= 0.6
-        return max(0.0, min(1.0, score)), reasons, text
+        return max(0.0, min(1.0, score)), reasons
 
     # ---- persistence ----------------------------------------------------------------------------
 
@@ -769,6 +956,7 @@ class Detector:
             "channel": self._channel.view(),
             "phone": self._phone.view(),
             "idnum": self._idnum.view(),
+            "flags": self._flags.view(),
             "df": self._df,
             "prior_df": self._prior_df,
         }
@@ -804,6 +992,19 @@ class Detector:
             det._channel = Grow(np.int32, data["channel"])
             det._phone = Grow(np.int32, data["phone"])
             det._idnum = Grow(np.int32, data["idnum"])
+            # files written before flags existed: questions known from their categories only
+            det._flags = Grow(
+                np.uint8,
+                data["flags"]
+                if "flags" in data.files
+                else np.array(
+                    [
+                        _QUESTION if det.config.is_question_category(c) else 0
+                        for c in map(det._string, det._category.view())
+                    ],
+                    dtype=np.uint8,
+                ),
+            )
             det._df = data["df"].copy()
             det._prior_df = data["prior_df"].copy()
             for b in range(det._lsh.bands):
@@ -827,6 +1028,7 @@ class Detector:
             self._category.view(),
             self._phone.view(),
             self._idnum.view(),
+            self._flags.view(),
             self._df,
             self._prior_df,
         ]

@@ -116,15 +116,22 @@ _ROAD_SUFFIX = "大道|大街|路(?!段|灯|面|边|上|况|线|费|人|过)|街
 _LANDMARK_SUFFIX = (
     "幼儿园|小学|中学|大学|学院|学校|职校|医院|卫生院|诊所|公园|广场|商场|商城|超市|菜市场|农贸市场|市场|酒店|宾馆|"
     "饭店|酒吧|网吧|KTV|火车站|汽车站|高铁站|地铁站|车站|机场|派出所|公安局|分局|交警大队|大队|中队|"
-    "有限责任公司|股份有限公司|有限公司|公司|集团|工厂|厂(?!家|房|区|里)|银行|加油站|体育馆|图书馆|景区|大厦|"
+    "有限责任公司|股份有限公司|有限公司|公司|集团|工厂|厂(?!家|房|区|里)|银行(?!卡)|加油站|体育馆|图书馆|景区|大厦|"
     "大楼|中心|水库|大桥|隧道|码头|电影院|车管所|服务区|停车场|养老院|敬老院|工地|楼盘|产业园|工业园|科技园|物流园|"
     "搅拌站|站(?!在|着|岗|点|台|长)"
 )
 _SUFFIX_RE = re.compile(
     rf"(?P<suffix>{_LANDMARK_SUFFIX}|{_COMMUNITY_SUFFIX}|{_ROAD_SUFFIX})"
+    # "国家反诈中心APP", "市民服务中心热线": a service people use, not where anything happened
+    r"(?!APP|热线|网站|公众号|小程序|平台)"
     r"(?P<generic>小区|社区)?"
     r"(?:(?P<number>[0-9]{1,5})号(?!楼|院))?"
 )
+# Words joining two places ("经十路和舜耕路路口"): not part of the second name when it follows the
+# first directly. Only the first character goes: "山大路和和平路" is 山大路 and 和平路.
+_JOINERS = frozenset("和与跟及同")
+# Locatives right after a place ("广场上跳广场舞", "小区里"): a name does not start with them.
+_LOCATIVES = frozenset("上下里内前后")
 # Words a place name cannot contain: a name is the run of name characters just before a suffix,
 # and these cut off "严重影响育才小学" or "社区组织登记社区" at the right point.
 _BREAK_WORDS = tuple(
@@ -133,7 +140,7 @@ _BREAK_WORDS = tuple(
     学习 进行 发现 经过 通过 来到 前往 位于 属于 处在 居住 租用 购买 买了 命名 浅谈 新建 修建 开发 建设 施工 整治
     处理 解决 退伍 回到 回家 前往 离开 毕业 就读 上班 工作 经营 开设 开了 一家 一所 一个 多家 几家 这家 那家
     该地 当地 本地 全市 全省 全县 全区 我市 我县 我区 市委 市长 书记 局长 县长 区长 领导 尊敬 您好 你好 谢谢
-    所在 整个 都是 都有 都在 都没 都不 都要 都会 都说""".split()
+    所在 整个 都是 都有 都在 都没 都不 都要 都会 都说 辖区 报案 报警 感谢""".split()
 )
 _BREAK_SET = frozenset(_BREAK_WORDS)
 _BREAK_LENGTHS = tuple(sorted({len(w) for w in _BREAK_WORDS}))
@@ -270,7 +277,8 @@ def extract_places(text: str, gazetteer: Gazetteer | None = None) -> list[Place]
 
     ``text`` may be raw; it is normalised here. Pass ``gazetteer=None`` for regex-only extraction.
     """
-    text = normalize_text(text)
+    # "济泺路路口" is 济泺路 and 路口, as "济泺路口" is: without this the second 路 ends a road "济泺路路"
+    text = normalize_text(text).replace("路路口", "路口")
     if not text:
         return []
     places: list[Place] = []
@@ -305,6 +313,10 @@ def extract_places(text: str, gazetteer: Gazetteer | None = None) -> list[Place]
     for m in _SUFFIX_RE.finditer(masked):
         suffix = m.group("suffix")
         start = _name_start(masked, m.start(), floor)
+        if found and start == found[-1][1] and start < m.start():
+            # right after another place: "经十路和舜耕路" (a joiner), "广场上跳广场舞" (a locative)
+            if masked[start] in _JOINERS or masked[start] in _LOCATIVES:
+                start += 1
         if found and found[-1][1] == m.start() and start == m.start():
             # "长城水郡" + "家园小区": one name written with two suffixes; keep the longer one.
             prev = found.pop()

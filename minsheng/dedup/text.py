@@ -34,6 +34,63 @@ def clean_text(text: str) -> str:
     return _CLEAN_RE.sub("", unicodedata.normalize("NFKC", text or "").upper())
 
 
+# Work-order frames: how a call-taker or window clerk opens what a citizen said ("来电人反映：",
+# "市民来电称，", "报警人称", "群众在窗口咨询：", "接群众电话："). They say who spoke and through which
+# door, not what the matter is, yet make up a large share of a short appeal: two different citizens'
+# short notes opened the same way look alike. Only a frame at the start of a line (the title is the
+# first line, the content the next) is taken, so "反映" inside a sentence stays.
+_SPEAKERS = (
+    "市民|群众|来电人|来访人|来访群众|办事群众|窗口群众|报警人|举报人|投诉人|求助人|反映人|网民|留言人|来信人|"
+    "当事人|事主|诉求人"
+)
+_VIAS = "来电|来访|来信|电话|报警|在窗口|留言|致电"
+_VERBS = "反映|报称|称|咨询|询问|举报|投诉|建议|求助|表扬|诉求|报警称|提出"
+_QUESTION_VERBS = frozenset({"咨询", "询问"})
+_FRAME_RE = re.compile(
+    rf"^[ \t\u3000]*(?:接群众电话|(?:(?:{_SPEAKERS})(?:{_VIAS})?|{_VIAS})(?P<verb>{_VERBS})?)(?:[：:，,]|(?<=称))",
+    re.MULTILINE,
+)
+# Interrogative openings of a consultation written by the citizen ("请问，", "麻烦问一下", "想咨询").
+_ASK_RE = re.compile(
+    r"^[ \t\u3000]*(?:您好|你好|局长您好|领导好)?[，,！!：:]?(?:请问|想问|麻烦问|想咨询|咨询一下|咨询)",
+    re.MULTILINE,
+)
+
+
+def strip_boilerplate(text: str) -> str:
+    """``text`` without the work-order frames that open its lines (see ``_FRAME_RE``)."""
+    return _FRAME_RE.sub("", text or "")
+
+
+def is_consultation(text: str) -> bool:
+    """Whether ``text`` reads as a question put to the police (a consultation): a frame that says so
+    ("来电人咨询：", "市民来电询问："), a line opening with "请问"/"想咨询", or a title about a
+    consultation ("户口业务咨询", "关于办公时间的咨询")."""
+    if not text:
+        return False
+    for m in _FRAME_RE.finditer(text):
+        if m.group("verb") in _QUESTION_VERBS:
+            return True
+    if _ASK_RE.search(text):
+        return True
+    title = text.split("\n", 1)[0]
+    return "\n" in text and "咨询" in title
+
+
+# Identifiers that tell two matters apart as a place name does: a licence plate, a sum of money.
+# Read from the cleaned text (punctuation gone), so a sum is compared by its significant digits
+# ("1.3万元", "13000元" and "13万" all read 13): looser than the value, never wrongly apart.
+_PLATE_RE = re.compile("[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-Z][A-Z0-9]{5}")
+_AMOUNT_RE = re.compile("([0-9]+)(?:万|千)?(?:多)?(?:元|块)")
+
+
+def identifiers(clean: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(licence plates, sums of money as significant digits) named in a ``clean_text`` result."""
+    plates = frozenset(_PLATE_RE.findall(clean))
+    amounts = frozenset(d.rstrip("0") or "0" for d in _AMOUNT_RE.findall(clean))
+    return plates, amounts
+
+
 def codepoints(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(_U64)
 
@@ -144,8 +201,11 @@ __all__ = [
     "clean_text",
     "codepoints",
     "hash32",
+    "identifiers",
+    "is_consultation",
     "not_name_words",
     "prior_probability",
+    "strip_boilerplate",
     "text_of_keys",
     "warm_up",
     "words_tagged",
