@@ -11,7 +11,7 @@ from minsheng.intake.normalise import FieldError
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "channel", "key_id", "replay_window_s", "active"]
+    list_display = ["code", "name", "channel", "key_id", "replay_window_s", "answer_on_receipt", "active"]
     readonly_fields = ["key_id"]
 
 

@@ -47,6 +47,14 @@ class Partner(models.Model):
         help_text='平台字段 → 对方字段名，如 {"content": "诉求内容"}；留空用默认映射。',
     )
     replay_window_s = models.PositiveIntegerField("防重放时间窗（秒）", default=300)
+    # Per partner, not global: a partner system that shows the case number to its operator at once
+    # keeps the synchronous answer; one that only needs "received" gets it in a few milliseconds.
+    answer_on_receipt = models.BooleanField(
+        "收妥即答复",
+        default=False,
+        help_text="开启后，签名、字段校验通过并保存原始报文即答复 202（附报文编号），受理登记、分派与查重由后台任务完成；"
+        "重复的工单编号仍即时答复已有诉求，字段错误仍即时答复 400。关闭时答复 201 与工单编号。",
+    )
     active = models.BooleanField("启用", default=True)
 
     class Meta:
@@ -79,11 +87,11 @@ class RawPayload(models.Model):
     content_type = models.CharField(max_length=100, blank=True)
     headers = models.JSONField(default=dict, blank=True)
     body = models.BinaryField("原始内容")
-    body_sha256 = models.CharField(max_length=64, db_index=True)
+    body_sha256 = models.CharField(max_length=64)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     signature = models.CharField(max_length=128, blank=True)
     status = models.CharField(
-        "状态", max_length=16, choices=PayloadStatus.choices, default=PayloadStatus.PENDING, db_index=True
+        "状态", max_length=16, choices=PayloadStatus.choices, default=PayloadStatus.PENDING
     )
     error = models.TextField("原因", blank=True)
     error_field = models.CharField("字段", max_length=64, blank=True)
@@ -107,6 +115,15 @@ class RawPayload(models.Model):
                 condition=~models.Q(signature=""),
                 name="payload_signature_once",
             ),
+        ]
+        indexes = [
+            # Plain indexes rather than ``db_index=True``, which on PostgreSQL adds a ``LIKE`` index to
+            # each text column: nothing searches these by prefix, and every push writes them.
+            models.Index(fields=["status"], name="payload_status"),
+            models.Index(fields=["body_sha256"], name="payload_sha256"),
+            # Only the pending rows: the queue of pushes answered on receipt is read oldest first
+            # (``tasks.process_received``) without walking every payload ever received.
+            models.Index(fields=["id"], condition=models.Q(status="pending"), name="payload_pending"),
         ]
 
     def __str__(self) -> str:

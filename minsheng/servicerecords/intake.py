@@ -198,13 +198,20 @@ def save_rows(rows: list[tuple]) -> tuple[int, int]:
 
 
 def _copy_in(rows: list[tuple]) -> int:
-    """PostgreSQL: COPY the rows into a temporary table, then one INSERT … ON CONFLICT DO NOTHING
-    (a row stored already, or by a concurrent import meanwhile, is skipped); returns how many were
-    inserted. COPY skips building and binding an INSERT of 13 parameters per row, and the unique
-    constraint replaces a look-up of the references."""
+    """PostgreSQL: COPY the rows straight into the table; when one of them is there already, COPY the
+    chunk into a temporary table instead, then one INSERT … ON CONFLICT DO NOTHING (a row stored
+    already, or by a concurrent import meanwhile, is skipped); returns how many were inserted. COPY
+    skips building and binding an INSERT of 13 parameters per row, and the unique constraint replaces
+    a look-up of the references.
+
+    The direct COPY first: a file imported for the first time (the usual case) then costs one write
+    of each row instead of two (the scratch table and the INSERT … SELECT, whose speculative
+    insertion into every index is slower than COPY's). A chunk with a row already stored fails at that
+    row and is rolled back to its savepoint, so a re-imported file costs at most one aborted COPY per
+    chunk more."""
     if not rows:
         return 0
-    from psycopg import sql
+    from psycopg import errors, sql
 
     table = sql.Identifier(ServiceRecord._meta.db_table)
     scratch = sql.Identifier("service_record_copy")
@@ -213,15 +220,21 @@ def _copy_in(rows: list[tuple]) -> int:
     # ORM raises them.
     with transaction.atomic(), connection.cursor() as wrapper, connection.wrap_database_errors:
         cursor = wrapper.cursor  # psycopg's own cursor: COPY is not part of the DB-API
+        try:
+            with transaction.atomic():  # a savepoint: a conflict undoes this COPY only
+                _copy_rows(
+                    cursor, sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(table, columns), rows
+                )
+            return len(rows)
+        except errors.UniqueViolation:
+            pass  # some of these rows were stored before: skip them the slower way below
         # Dropped below rather than ON COMMIT: inside a caller's transaction the next chunk needs it anew.
         cursor.execute(
             sql.SQL("CREATE TEMPORARY TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(
                 scratch, columns, table
             )
         )
-        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(scratch, columns)) as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_rows(cursor, sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(scratch, columns), rows)
         cursor.execute(
             sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
                 table, columns, columns, scratch
@@ -230,6 +243,37 @@ def _copy_in(rows: list[tuple]) -> int:
         inserted = cursor.rowcount
         cursor.execute(sql.SQL("DROP TABLE {}").format(scratch))
     return inserted
+
+
+# Binary COPY with the column types declared: psycopg then dumps each value with its type's binary
+# dumper instead of finding one per value and writing text the server parses again (a third of the
+# client's CPU and about half the time per row).
+_COPY_TYPE_NAMES = {
+    "CharField": "text",
+    "TextField": "text",
+    "AutoField": "int4",
+    "IntegerField": "int4",
+    "BigAutoField": "int8",
+    "BigIntegerField": "int8",
+    "DateTimeField": "timestamptz",
+}
+
+
+def _copy_types() -> list[str]:
+    types = []
+    for name in COLUMNS:
+        field = ServiceRecord._meta.get_field(name)
+        if field.is_relation:
+            field = field.target_field
+        types.append(_COPY_TYPE_NAMES[field.get_internal_type()])
+    return types
+
+
+def _copy_rows(cursor, statement, rows: list[tuple]) -> None:
+    with cursor.copy(statement) as copy:
+        copy.set_types(_copy_types())
+        for row in rows:
+            copy.write_row(row)
 
 
 class ChunkWriter:

@@ -150,3 +150,138 @@ def test_a_partner_mapping_renames_fields(hotline):
 def test_any_signed_body_gets_an_answer_never_a_server_error(hotline, record):
     response = push(hotline, record, timestamp=int(time.time()))
     assert response.status_code in (200, 201, 400, 409), response.content
+
+
+# --- answered on receipt (Partner.answer_on_receipt): 202 at once, the worker registers ---------------
+
+
+@pytest.fixture
+def on_receipt(hotline, monkeypatch):
+    from minsheng.intake import tasks
+
+    hotline.answer_on_receipt = True
+    hotline.save()
+    monkeypatch.setattr(tasks, "_queued_at", -100.0)  # no queueing skipped by an earlier test's push
+    monkeypatch.setattr(tasks, "QUIET_S", 0.0)  # the drain stops as soon as the queue is empty
+    return hotline
+
+
+def drain() -> int:
+    from minsheng.intake.tasks import process_received
+
+    return process_received.call()
+
+
+def test_on_receipt_a_push_is_answered_202_and_the_worker_makes_exactly_one_appeal(on_receipt):
+    from django_tasks_db.models import DBTaskResult
+
+    response = push(on_receipt, work_order())
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "accepted" and set(body) == {"status", "payload_id"}
+    payload = RawPayload.objects.get(pk=body["payload_id"])
+    assert payload.status == PayloadStatus.PENDING and not Appeal.objects.exists()
+    # The processing was queued in the payload's own transaction.
+    assert DBTaskResult.objects.filter(task_path="minsheng.intake.tasks.process_received").count() == 1
+
+    assert drain() == 1
+    assert drain() == 0
+    appeal = Appeal.objects.get()
+    payload.refresh_from_db()
+    assert payload.status == PayloadStatus.PROCESSED and payload.appeal == appeal
+    assert (appeal.external_source, appeal.external_ref) == ("jn12345", "JN2026112700123")
+    assert appeal.category.code == "noise" and appeal.township_id == "370105015"
+    assert appeal.case.number and appeal.case.state in ("registered", "dispatched")
+
+
+def test_on_receipt_a_burst_queues_one_task_not_one_per_push(on_receipt, monkeypatch):
+    from django_tasks_db.models import DBTaskResult
+
+    from minsheng.intake import tasks
+
+    for n in range(3):
+        monkeypatch.setattr(tasks, "_queued_at", -100.0)  # as if a second had passed between pushes
+        assert push(on_receipt, work_order(f"JN{n}")).status_code == 202
+    # One task waits, not yet started: the later pushes rely on it.
+    assert DBTaskResult.objects.filter(task_path="minsheng.intake.tasks.process_received").count() == 1
+    assert drain() == 3 and Appeal.objects.count() == 3
+
+
+def test_on_receipt_a_repeated_work_order_is_answered_with_the_existing_appeal_at_once(on_receipt):
+    push(on_receipt, work_order())
+    drain()
+    again = push(on_receipt, work_order(), timestamp=int(time.time()) + 1)
+    assert again.status_code == 200
+    assert again.json()["status"] == "duplicate"
+    assert again.json()["appeal_id"] == Appeal.objects.get().pk
+    assert RawPayload.objects.get(pk=again.json()["payload_id"]).status == PayloadStatus.DUPLICATE
+    assert drain() == 0 and Appeal.objects.count() == 1
+
+
+def test_on_receipt_a_repeat_pushed_before_processing_still_makes_one_appeal(on_receipt):
+    first = push(on_receipt, work_order())
+    second = push(on_receipt, work_order(), timestamp=int(time.time()) + 1)
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert drain() == 2
+    assert Appeal.objects.count() == 1
+    statuses = dict(RawPayload.objects.values_list("pk", "status"))
+    assert statuses[first.json()["payload_id"]] == PayloadStatus.PROCESSED
+    assert statuses[second.json()["payload_id"]] == PayloadStatus.DUPLICATE
+
+
+def test_on_receipt_a_bad_field_is_still_answered_400_at_once(on_receipt):
+    response = push(on_receipt, work_order(来电号码="12"))
+    assert response.status_code == 400 and response.json()["field"] == "appellant_phone"
+    assert RawPayload.objects.get().status == PayloadStatus.QUARANTINED
+    assert drain() == 0 and not Appeal.objects.exists()
+
+
+def test_on_receipt_the_signature_is_still_checked_at_once(on_receipt):
+    response = push(on_receipt, work_order(), headers={signing.SIGNATURE_HEADER: "0" * 64})
+    assert response.status_code == 401 and response.json()["code"] == "bad_signature"
+    assert RawPayload.objects.get().status == PayloadStatus.REJECTED
+    assert drain() == 0
+
+
+def test_a_partner_answered_synchronously_is_left_to_its_request(on_receipt):
+    """The drain takes only the payloads of partners answered on receipt."""
+    on_receipt.answer_on_receipt = False
+    on_receipt.save()
+    stored = RawPayload.objects.create(
+        channel="hotline_12345", transport="push", source="jn12345", body=b"{}", status=PayloadStatus.PENDING
+    )
+    assert drain() == 0
+    assert RawPayload.objects.get(pk=stored.pk).status == PayloadStatus.PENDING
+
+
+def test_a_switched_off_partner_is_refused_at_once_in_this_process(hotline):
+    assert push(hotline, work_order()).status_code == 201
+    hotline.active = False
+    hotline.save()  # the admin page's save: this process forgets the cached partner at once
+    assert push(hotline, work_order("JN2")).status_code == 404
+
+
+def test_another_process_sees_a_partner_change_within_the_cache_time(hotline, monkeypatch):
+    from minsheng.intake import partners
+
+    assert partners.get("jn12345") is not None
+    Partner.objects.filter(pk=hotline.pk).update(active=False)  # as another process would: no signal here
+    assert partners.get("jn12345") is not None  # still cached …
+    monkeypatch.setattr(partners, "TTL_S", 0.0)
+    assert partners.get("jn12345") is None  # … until the cache time has passed
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.dictionaries(
+        st.sampled_from(["工单编号", "来电时间", "来电人", "来电号码", "诉求内容", "诉求地址", "诉求类型"]),
+        st.none() | st.integers() | st.text(max_size=40) | st.lists(st.integers(), max_size=2),
+    )
+    | st.lists(st.integers(), max_size=3)
+    | st.text(max_size=20)
+)
+def test_on_receipt_any_signed_body_gets_an_answer_and_the_worker_never_fails(on_receipt, record):
+    response = push(on_receipt, record, timestamp=int(time.time()))
+    assert response.status_code in (200, 202, 400, 409), response.content
+    drain()
+    assert not RawPayload.objects.filter(status=PayloadStatus.PENDING).exists()

@@ -61,3 +61,27 @@ def test_a_quarantined_payload_is_corrected_and_processed(world):
     assert payload.status == PayloadStatus.PROCESSED
     assert payload.appeal.content == "补充：咨询居住证办理"
     assert json.loads(bytes(payload.body))["content"] == ""
+
+
+def test_a_payload_failing_every_time_does_not_block_others_and_ends_in_quarantine(world, monkeypatch):
+    from minsheng.intake.tasks import MAX_ATTEMPTS
+
+    bad = stored({"content": "这一件每次处理都出错", "appellant_phone": "13905310000"})
+    good = stored({"content": "咨询居住证办理", "appellant_phone": "13905310001"})
+    age(bad), age(good)
+    original = service.register
+
+    def failing(data, **kwargs):
+        if "出错" in data.content:
+            raise RuntimeError("数据库连接中断")
+        return original(data, **kwargs)
+
+    monkeypatch.setattr(service, "register", failing)
+    assert process_pending.call() == 1  # the good one, despite the bad one before it
+    assert RawPayload.objects.get(pk=good.pk).status == PayloadStatus.PROCESSED
+    for _ in range(MAX_ATTEMPTS - 1):
+        process_pending.call()
+    bad.refresh_from_db()
+    assert bad.attempts == MAX_ATTEMPTS
+    assert bad.status == PayloadStatus.QUARANTINED and "数据库连接中断" in bad.error
+    assert process_pending.call() == 0 and RawPayload.objects.get(pk=bad.pk).attempts == MAX_ATTEMPTS

@@ -1,7 +1,8 @@
 """Bulk storing of service records: counts, repeats, and a row someone else stored meanwhile.
 
-On PostgreSQL the rows go through COPY into a temporary table and one INSERT … ON CONFLICT DO NOTHING;
-elsewhere through ``bulk_create(ignore_conflicts=True)``. Both must count alike.
+On PostgreSQL the rows go through a binary COPY straight into the table, or, when a row of the chunk is
+stored already, into a temporary table and one INSERT … ON CONFLICT DO NOTHING; elsewhere through
+``bulk_create(ignore_conflicts=True)``. All must count alike.
 """
 
 import datetime as dt
