@@ -1,5 +1,8 @@
 """Test set-up shared by every app: the Jinan organisation and the fixed cast, loaded once per database."""
 
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -8,6 +11,10 @@ from django.core.management import call_command
 def pytest_configure(config):
     # Hashing is not what these tests test; the fast hasher keeps the suite quick.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests start from the cold start (keyword rules), never from a model installed under var/.
+    settings.CLASSIFIER_MODEL = str(Path(tempfile.mkdtemp(prefix="minsheng-models-")) / "category.model")
+    # Nor from a duplicate-index snapshot of a development database.
+    settings.DEDUP_INDEX_DIR = tempfile.mkdtemp(prefix="minsheng-dedup-")
 
 
 def load_world():
@@ -28,3 +35,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def world(transactional_db):
     """For transactional tests (a flush empties the tables): load the world again."""
     load_world()
+
+
+@pytest.fixture(autouse=True)
+def fresh_duplicate_index():
+    """Each test's database starts its own journal: an index held over from another test would hold
+    appeals that this test's database does not have."""
+    from minsheng.dedup import service
+
+    service.reset()
+    yield
+    service.reset()

@@ -258,3 +258,24 @@ FOLLOWUP = {
     # Service records older than this get no survey (an import of old records sends nothing).
     "SERVICE_SURVEY_MAX_AGE_H": env_int("FOLLOWUP_SERVICE_SURVEY_MAX_AGE_H", 72),
 }
+
+# Duplicate detection at intake (自动比对). Scores are in [0, 1]: ≥ link → 关联件 (or 重复诉求 when
+# the case is already answered); ≥ suggest → a possible duplicate shown to a person; else a new case.
+# Windows are the defaults; a category's own (系统管理 → 诉求类别) wins.
+DEDUP = {
+    "link_threshold": env_int("DEDUP_LINK_PERCENT", 75) / 100,
+    "suggest_threshold": env_int("DEDUP_SUGGEST_PERCENT", 50) / 100,
+    "person_days": env_int("DEDUP_PERSON_DAYS", 30),
+    "event_days": env_int("DEDUP_EVENT_DAYS", 7),
+}
+# Where the index snapshot lives (written by the worker every few minutes and by `minsheng dedup rebuild`).
+DEDUP_INDEX_DIR = env_str("DEDUP_INDEX_DIR", str(VAR_DIR / "dedup"))
+
+# The appeal classifier the platform uses (一站直办): the file `minsheng classify train` or
+# `minsheng classify retrain` writes. No file: keyword rules (cold start). Running processes notice a
+# newly installed file within CLASSIFIER_RELOAD_S seconds (a cheap mtime check), no restart needed.
+CLASSIFIER_MODEL = env_str("MINSHENG_CLASSIFIER_MODEL", str(VAR_DIR / "models" / "category.model"))
+CLASSIFIER_RELOAD_S = env_int("MINSHENG_CLASSIFIER_RELOAD_S", 30)
+# The daily retrain runs only when at least this many labels (categories staff set, corrected or
+# confirmed by handling) arrived since the last model; `minsheng classify retrain --min-labels` overrides.
+CLASSIFIER_RETRAIN_MIN_LABELS = env_int("MINSHENG_CLASSIFIER_RETRAIN_MIN_LABELS", 50)

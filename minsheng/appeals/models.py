@@ -72,6 +72,12 @@ class Appeal(models.Model):
         "查询码", max_length=32, unique=True, default=new_tracking_code, editable=False
     )
     consent_to_contact = models.BooleanField("同意回访联系", default=True)
+    dedup = models.JSONField(
+        "比对结果",
+        default=dict,
+        blank=True,
+        help_text="受理时自动比对的结论：关联、疑似或新件，相似度与理由。",
+    )
 
     class Meta:
         verbose_name = "诉求"

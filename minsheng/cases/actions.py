@@ -8,7 +8,7 @@ exactly one timeline event.
 import datetime as dt
 import secrets
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from minsheng import followup
@@ -61,10 +61,57 @@ def _new_number(case: Case) -> str:
     return f"{timezone.localtime(case.registered_at):%Y%m%d}{case.pk:07d}"
 
 
-@transaction.atomic
-def register_appeal(
+def open_case(
+    *,
+    title: str,
+    content: str,
+    category,
+    channel: str,
+    district=None,
+    township=None,
+    community=None,
+    repeat_of=None,
+) -> Case:
+    """A new case row (no event: the caller records why it was opened)."""
+    case = Case(
+        pk=_next_case_id(),
+        title=(title or content)[:60],
+        category=category,
+        channel=channel,
+        registered_at=clock.now(),
+        district_code=district.code if district else "",
+        township_code=township.code if township else "",
+        community_code=community.code if community else "",
+        repeat_of=repeat_of,
+    )
+    if case.pk is not None:
+        case.number = _new_number(case)
+        case.save(force_insert=True)
+        return case
+    # Without a sequence to ask: a unique placeholder until the row has its id, then the real number.
+    case.number = f"t{secrets.token_hex(8)}"
+    case.save(force_insert=True)
+    case.number = _new_number(case)
+    Case.objects.filter(pk=case.pk).update(number=case.number)
+    return case
+
+
+def _next_case_id() -> int | None:
+    """PostgreSQL: the next case id, taken from the id column's sequence, so that the number (derived
+    from the id) goes in with the row: one write instead of an insert and then an update of an indexed
+    column, which rewrites the row and every index entry. None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Case._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def _new_appeal(
+    case: Case,
     *,
     actor,
+    link_kind: str,
     channel: str,
     content: str,
     received_at: dt.datetime | None = None,
@@ -80,29 +127,11 @@ def register_appeal(
     external_source: str = "",
     external_ref: str = "",
     consent_to_contact: bool = True,
-    instant_reply: str = "",
+    dedup: dict | None = None,
 ) -> Appeal:
-    """Register an appeal and open a case for it (受理). With ``instant_reply`` the case is answered
-    at intake (即时办结) and goes straight to follow-up."""
-    content = _require(content, "content", "诉求内容")
-    now = clock.now()
-    received_at = received_at or now
-    case = Case.objects.create(
-        # A unique placeholder until the row has its id; the real number is derived from the id.
-        number=f"t{secrets.token_hex(8)}",
-        title=(title or content)[:60],
-        category=category,
-        channel=channel,
-        registered_at=now,
-        district_code=district.code if district else "",
-        township_code=township.code if township else "",
-        community_code=community.code if community else "",
-    )
-    case.number = _new_number(case)
-    Case.objects.filter(pk=case.pk).update(number=case.number)
     appeal = Appeal.objects.create(
         channel=channel,
-        received_at=received_at,
+        received_at=received_at or clock.now(),
         registered_by=actor if actor and actor.is_authenticated else None,
         appellant_name=appellant_name.strip(),
         appellant_phone=appellant_phone.strip(),
@@ -115,12 +144,59 @@ def register_appeal(
         community=community,
         category=category,
         case=case,
-        link_kind=LinkKind.MASTER,
+        link_kind=link_kind,
         external_source=external_source,
         external_ref=external_ref,
         consent_to_contact=consent_to_contact,
+        dedup=dedup or {},
     )
-    events.record(case, EventAction.REGISTER, actor=actor, to_state=CaseState.REGISTERED, channel=channel)
+    # Every appeal enters the duplicate index, whichever way it came in.
+    from minsheng.dedup import service as dedup_service
+
+    dedup_service.journal(appeal)
+    return appeal
+
+
+@transaction.atomic
+def register_appeal(
+    *,
+    actor,
+    channel: str,
+    content: str,
+    instant_reply: str = "",
+    repeat_of: Case | None = None,
+    **fields,
+) -> Appeal:
+    """Register an appeal and open a case for it (受理). With ``instant_reply`` the case is answered
+    at intake (即时办结) and goes straight to follow-up. With ``repeat_of`` the appeal raises again a
+    matter already answered there (重复诉求): it is handled anew, with that history beside it."""
+    content = _require(content, "content", "诉求内容")
+    case = open_case(
+        title=fields.get("title", ""),
+        content=content,
+        category=fields.get("category"),
+        channel=channel,
+        district=fields.get("district"),
+        township=fields.get("township"),
+        community=fields.get("community"),
+        repeat_of=repeat_of,
+    )
+    appeal = _new_appeal(
+        case,
+        actor=actor,
+        link_kind=LinkKind.REPEAT if repeat_of else LinkKind.MASTER,
+        channel=channel,
+        content=content,
+        **fields,
+    )
+    events.record(
+        case,
+        EventAction.REGISTER,
+        actor=actor,
+        to_state=CaseState.REGISTERED,
+        channel=channel,
+        repeat_of=repeat_of.number if repeat_of else None,
+    )
     if instant_reply:
         reply = instant_reply.strip()
         from_state = _move(case, CaseState.COMPLETED, reply=reply, result=reply, completed_at=clock.now())
@@ -134,6 +210,29 @@ def register_appeal(
         )
         # The satisfaction SMS is written to the outbox in this transaction; sent after commit.
         followup.start(case)
+    return appeal
+
+
+@transaction.atomic
+def link_appeal(case: Case, *, actor, channel: str, content: str, dedup: dict, **fields) -> Appeal:
+    """Another appellant's appeal about the same matter joins an open case (关联件): the handling unit
+    sees the new appellant on the timeline, and every appellant gets the reply and the follow-up."""
+    content = _require(content, "content", "诉求内容")
+    appeal = _new_appeal(
+        case, actor=actor, link_kind=LinkKind.LINKED, channel=channel, content=content, dedup=dedup, **fields
+    )
+    from minsheng.appeals.choices import Channel
+
+    events.record(
+        case,
+        EventAction.LINK_APPEAL,
+        actor=actor,
+        note=f"{Channel(channel).label}诉求并入本工单（相似度 {dedup.get('score', 0):.2f}）",
+        appeal_id=appeal.pk,
+        score=dedup.get("score"),
+        reasons=dedup.get("reasons"),
+        notified_unit=case.responsible_unit.name if case.responsible_unit_id else None,
+    )
     return appeal
 
 
@@ -177,6 +276,10 @@ def dispatch_case(case: Case, unit: Unit, *, actor, note: str = "") -> Case:
         accept_due=accept_due.isoformat(),
         complete_due=complete_due.isoformat(),
     )
+    # A dispatcher who overrides triage's first suggestion teaches the routing statistics.
+    from minsheng.routing.learning import learn_from_dispatch
+
+    learn_from_dispatch(case, unit, actor=actor)
     return case
 
 
@@ -227,8 +330,10 @@ def return_case(case: Case, *, actor, reason: str, suggested_unit: Unit | None =
         suggested_unit_name=suggested_unit.name if suggested_unit else None,
     )
     from minsheng.routing.hooks import learn_places
+    from minsheng.routing.learning import learn_from_return
 
     learn_places(case, unit, weight=-1)
+    learn_from_return(case, unit, actor=actor, suggested_unit=suggested_unit)
     return case
 
 
@@ -338,8 +443,10 @@ def complete_case(case: Case, *, actor, result: str, reply: str) -> Case:
     followup.start(case)
     # The station that handled it vouches for where its place names lie (routing learns them).
     from minsheng.routing.hooks import learn_places
+    from minsheng.routing.learning import learn_from_completion
 
     learn_places(case, case.responsible_unit, weight=1)
+    learn_from_completion(case, actor=actor)
     return case
 
 
@@ -498,3 +605,40 @@ def mark_overdue(case: Case, *, now=None) -> bool:
                 )
                 return True
     return False
+
+
+@transaction.atomic
+def set_category(case: Case, category, *, actor, note: str = "") -> Case:
+    """Set or correct the case's category (更正类别). Deadlines do not move (only an approved extension
+    moves them); a case still waiting for dispatch gets fresh unit suggestions for the new category.
+    A person's choice is a label for the classifier's next retrain (``classification.labels``)."""
+    _check(actor, "categorise", case)
+    if category is None or not category.active:
+        raise InvalidInput("请选择有效的类别", field="category")
+    if category.children.filter(active=True).exists():
+        raise InvalidInput(f"“{category}”下还有子类别，请选择具体类别", field="category")
+    if case.category_id == category.pk:
+        raise InvalidInput(f"工单类别已是“{category}”", field="category")
+    old = case.category
+    changed = Case.objects.filter(pk=case.pk, state=case.state, category_id=case.category_id).update(
+        category=category, updated_at=clock.now()
+    )
+    if changed != 1:
+        raise ConcurrentChange("工单已被他人处理，请刷新后重试")
+    case.category = category
+    events.record(
+        case,
+        EventAction.CATEGORISE,
+        actor=actor,
+        unit=_unit_for(actor, case),
+        note=note.strip(),
+        from_code=old.code if old else "",
+        from_name=str(old) if old else "",
+        to_code=category.code,
+        to_name=str(category),
+    )
+    if case.state in (CaseState.REGISTERED, CaseState.RETURNED):
+        from minsheng.routing.learning import refresh_suggestions
+
+        refresh_suggestions(case)
+    return case

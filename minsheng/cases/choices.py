@@ -69,3 +69,11 @@ class EventAction(models.TextChoices):
     CLOSE = "close", "结案"
     ACCEPT_OVERDUE = "accept_overdue", "签收超期"
     COMPLETE_OVERDUE = "complete_overdue", "办理超期"
+    # A person set or corrected the case's category (data: from/to codes); a label for the classifier.
+    CATEGORISE = "categorise", "更正类别"
+    # Duplicates (自动比对): another appellant's appeal joined the case, was split off again, or the
+    # whole case was handled inside another one; a possible duplicate judged not to be one.
+    LINK_APPEAL = "link_appeal", "关联诉求"
+    SPLIT_APPEAL = "split_appeal", "拆分诉求"
+    MERGE = "merge", "并案办理"
+    DISMISS_DUPLICATE = "dismiss_duplicate", "排除重复"

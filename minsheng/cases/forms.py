@@ -146,6 +146,17 @@ class DispatchForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label="退单理由", widget=forms.Textarea(attrs={"rows": 2}))
+    suggested_unit = UnitChoiceField(
+        label="应由哪个单位办理（如知道）",
+        required=False,
+        queryset=Unit.objects.none(),
+        empty_label="（不清楚）",
+        help_text="填写后平台会记住，下次同类诉求优先建议该单位。",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["suggested_unit"].queryset = unit_queryset()
 
 
 class NoteForm(forms.Form):
@@ -193,6 +204,18 @@ class AssignForm(forms.Form):
         self.fields["handler"].queryset = queryset
 
 
+class CategoriseForm(forms.Form):
+    """A person sets or corrects the category (更正类别): a label for the classifier's next retrain."""
+
+    category = CategoryChoiceField(label="类别", queryset=Category.objects.none())
+    note = forms.CharField(label="说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Leaves only: an appeal is filed under a specific category.
+        self.fields["category"].queryset = category_queryset().exclude(children__active=True)
+
+
 class InvestigationForm(forms.Form):
     findings = forms.CharField(label="核查情况", widget=forms.Textarea(attrs={"rows": 3}))
     internal_fault = forms.BooleanField(label="存在内部过错", required=False)
@@ -212,4 +235,5 @@ ACTION_FORMS = {
     "followup": FollowupForm,
     "close": CloseForm,
     "investigate": InvestigationForm,
+    "categorise": CategoriseForm,
 }

@@ -89,6 +89,15 @@ class Case(models.Model):
     followup_answer = models.CharField("回访结果", max_length=24, choices=FollowupAnswer.choices, blank=True)
     close_reason = models.CharField("结案方式", max_length=24, choices=CloseReason.choices, blank=True)
     return_count = models.PositiveSmallIntegerField("退单次数", default=0)
+    repeat_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="repeats",
+        verbose_name="重复诉求原工单",
+        help_text="同一事项办结后再次诉求（重复诉求）时，指向原工单。",
+    )
     triage = models.JSONField(
         "分派建议",
         default=dict,

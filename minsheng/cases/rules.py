@@ -23,6 +23,14 @@ STATES = {
     "followup": (CaseState.COMPLETED,),
     "close": (CaseState.COMPLETED,),
     "investigate": (CaseState.INVESTIGATING,),
+    # Correcting the category (更正类别): until the follow-up; the handling unit only once accepted.
+    "categorise": (
+        CaseState.REGISTERED,
+        CaseState.RETURNED,
+        CaseState.DISPATCHED,
+        CaseState.IN_PROGRESS,
+        CaseState.COMPLETED,
+    ),
 }
 
 ACTION_LABELS = {
@@ -37,6 +45,7 @@ ACTION_LABELS = {
     "followup": "回访",
     "close": "结案",
     "investigate": "核查结论",
+    "categorise": "更正类别",
 }
 
 
@@ -135,6 +144,16 @@ def why_not(user, action: str, case: Case) -> Refusal | str | None:
         return None
     if action == "investigate":
         return None if may_investigate(user) else "只有督察、纪检、法制或平台办可以登记核查结论"
+    if action == "categorise":
+        # The platform office (dispatchers, follow-up agents) at any of these steps; the handling unit
+        # once it has accepted the case and knows what it is about.
+        if is_dispatcher(user) or may_follow_up(user):
+            return None
+        if handles(user, case):
+            if case.state == CaseState.IN_PROGRESS:
+                return None
+            return _conflict("签收后方可更正类别")
+        return "只有派单员、平台办或承办单位可以更正类别"
     raise KeyError(action)
 
 

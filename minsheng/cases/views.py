@@ -27,6 +27,9 @@ from minsheng.cases.queues import (
 from minsheng.core import workdays
 from minsheng.core.errors import ActionError
 from minsheng.core.models import PiiAccess
+from minsheng.dedup import actions as dedup_actions
+from minsheng.dedup import views as dedup_views
+from minsheng.dedup.service import LINK
 
 PAGE_SIZE = 25
 
@@ -151,6 +154,21 @@ def _suggestions(case: Case) -> list[dict]:
     return [{**s, "category_name": names.get(s["category"], "")} for s in suggestions]
 
 
+def _category_picks(case: Case) -> list[dict]:
+    """The classifier's top three categories, for a one-click correction (the current one left out)."""
+    from minsheng.categories.models import Category
+
+    ranked = [(code, score) for code, score in (case.triage or {}).get("categories") or []][:3]
+    codes = [code for code, _ in ranked]
+    found = Category.objects.filter(code__in=codes, active=True).select_related("parent")
+    by_code = {c.code: c for c in found}
+    return [
+        {"pk": by_code[code].pk, "code": code, "name": str(by_code[code]), "score": score}
+        for code, score in ranked
+        if code in by_code and by_code[code].pk != case.category_id
+    ]
+
+
 @login_required
 def case_detail(request, number):
     case = get_case_for(request.user, number)
@@ -178,6 +196,8 @@ def case_detail(request, number):
         "may_reveal": bool(user.roles & PII_ROLES),
         "investigation": getattr(case, "investigation", None) if case.state == "closed" else None,
         "suggestions": _suggestions(case) if "dispatch" in allowed else [],
+        "category_picks": _category_picks(case) if "categorise" in allowed else [],
+        "duplicates": dedup_views.panel(case, user),
     }
     return render(request, "cases/case_detail.html", context)
 
@@ -206,7 +226,9 @@ def case_action(request, number, action):
         elif action == "accept":
             actions.accept_case(case, actor=actor)
         elif action == "return":
-            actions.return_case(case, actor=actor, reason=data["reason"])
+            actions.return_case(
+                case, actor=actor, reason=data["reason"], suggested_unit=data.get("suggested_unit")
+            )
         elif action == "assign":
             actions.assign_handler(case, data["handler"], actor=actor)
         elif action == "note":
@@ -232,6 +254,8 @@ def case_action(request, number, action):
                 internal_fault=data["internal_fault"],
                 fault_detail=data["fault_detail"],
             )
+        elif action == "categorise":
+            actions.set_category(case, data["category"], actor=actor, note=data.get("note", ""))
     except ActionError as exc:
         messages.error(request, exc.message)
         return redirect("case-detail", number=case.number)
@@ -253,7 +277,9 @@ def case_new(request):
         data = form.cleaned_data
         township = data.get("township")
         try:
-            appeal = actions.register_appeal(
+            # Compared with every stored appeal like any channel's (an answer given at once is its own case).
+            appeal, comparison = dedup_actions.register(
+                compare=not data.get("instant_reply"),
                 actor=request.user,
                 channel=data["channel"],
                 received_at=data["received_at"],
@@ -277,7 +303,9 @@ def case_new(request):
                     content_type=getattr(upload, "content_type", "")[:100],
                     size=upload.size,
                 )
-            if data.get("dispatch_to"):
+            if comparison.decision == LINK:
+                pass  # joined a case already being handled: no dispatch of its own
+            elif data.get("dispatch_to"):
                 actions.dispatch_case(appeal.case, data["dispatch_to"], actor=request.user)
             elif not data.get("instant_reply"):
                 from minsheng.routing.hooks import apply_triage
@@ -286,7 +314,10 @@ def case_new(request):
         except ActionError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"已受理，工单编号 {appeal.case.number}")
+            if comparison.decision == LINK:
+                messages.info(request, f"与工单 {appeal.case.number} 为同一事项，已作为关联件并入该工单")
+            else:
+                messages.success(request, f"已受理，工单编号 {appeal.case.number}")
             return redirect("case-detail", number=appeal.case.number)
     return render(request, "cases/case_new.html", {"form": form})
 

@@ -38,6 +38,18 @@ class Category(models.Model):
         "办理时限（工作日）", null=True, blank=True, help_text="留空则按性质的默认时限。"
     )
     followup_required = models.BooleanField("需要回访", default=True)
+    dedup_person_days = models.PositiveSmallIntegerField(
+        "同人比对天数",
+        null=True,
+        blank=True,
+        help_text="同一诉求人的诉求在多少天内比对；留空用平台默认（30天）。",
+    )
+    dedup_event_days = models.PositiveSmallIntegerField(
+        "同事比对天数",
+        null=True,
+        blank=True,
+        help_text="不同诉求人反映同一事件在多少天内比对；留空用平台默认（7天）。",
+    )
     active = models.BooleanField("启用", default=True)
     sort_order = models.PositiveIntegerField("排序", default=0)
 

@@ -21,3 +21,13 @@ class RoutingConfig(AppConfig):
             post_delete.connect(
                 triage.reset, sender=model, weak=False, dispatch_uid=f"triage-{model.__name__}-del"
             )
+        # Statistics edited in the admin count at once in this process (actions refresh them too).
+        from minsheng.routing.models import RoutingObservation
+
+        for signal, uid in ((post_save, "save"), (post_delete, "del")):
+            signal.connect(
+                triage.refresh_observations,
+                sender=RoutingObservation,
+                weak=False,
+                dispatch_uid=f"triage-observation-{uid}",
+            )

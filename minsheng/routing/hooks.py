@@ -38,15 +38,29 @@ def system_dispatcher() -> User:
     return user
 
 
-def apply_triage(case: Case) -> Case:
-    """Triage the case's first appeal; dispatch it when direct; store the suggestions either way."""
+def triage_appeal(title: str, content: str, address: str, category=None):
+    """Triage an appeal's words (pure computation: no write)."""
+    text = f"{title}\n{content}".strip()
+    return triage(text, address, category_code=category.code if category else "")
+
+
+def predicted_category(result) -> Category | None:
+    """The category triage would file the appeal under, when it is sure enough to say so."""
+    if not result.category or result.category_confidence < 0.5:
+        return None
+    return Category.objects.filter(code=result.category).first()
+
+
+def apply_triage(case: Case, result=None) -> Case:
+    """Triage the case's first appeal (or use ``result``, computed from its words beforehand);
+    dispatch it when direct; store the suggestions either way."""
     if case.state != CaseState.REGISTERED:
         return case
-    appeal = case.appeals.order_by("pk").first()
-    if appeal is None:
-        return case
-    text = f"{appeal.title}\n{appeal.content}".strip()
-    result = triage(text, appeal.address, category_code=case.category.code if case.category_id else "")
+    if result is None:
+        appeal = case.appeals.order_by("pk").first()
+        if appeal is None:
+            return case
+        result = triage_appeal(appeal.title, appeal.content, appeal.address, case.category)
     updates = {"triage": result.as_dict()}
     if not case.category_id and result.category:
         category = Category.objects.filter(code=result.category).first()
@@ -71,15 +85,22 @@ def apply_triage(case: Case) -> Case:
 def learn_places(case: Case, unit: Unit, *, weight: int) -> int:
     """What a front-line unit's handling says about place names: a station that completed the case
     confirms that the names in its appeals' addresses lie in its township (weight 1); a station that
-    returned it says they do not (weight -1). Only a station with one township answers for a place."""
+    returned it says they do not (weight -1). A traffic brigade or a branch answers the same way for
+    its district (a landmark, a road, a crossing). Only a unit with one such jurisdiction counts."""
     from minsheng.routing import places
 
-    if unit is None or unit.type != UnitType.POLICE_STATION:
+    if unit is None:
         return 0
-    townships = [d.code for d in unit.jurisdictions.all() if len(d.code) == 9]
-    if len(townships) != 1:
+    if unit.type == UnitType.POLICE_STATION:
+        size = 9
+    elif unit.type in (UnitType.TRAFFIC_BRIGADE, UnitType.BRANCH_BUREAU):
+        size = 6
+    else:
+        return 0
+    divisions = [d.code for d in unit.jurisdictions.all() if len(d.code) == size]
+    if len(divisions) != 1:
         return 0
     learned = 0
     for address in case.appeals.exclude(address="").values_list("address", flat=True):
-        learned += places.learn(address, townships[0], weight=weight)
+        learned += places.learn(address, divisions[0], weight=weight)
     return learned

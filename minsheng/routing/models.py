@@ -53,3 +53,35 @@ class PlaceAlias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} → {self.division}"
+
+
+class RoutingObservation(models.Model):
+    """What handling taught about who answers for a category in a township (路由统计).
+
+    ``support`` counts the evidence for the unit: it completed such a case there, a unit that returned
+    one named it as the right unit, or a dispatcher sent one there instead of the suggested unit.
+    ``against`` counts its returns of such cases. Triage reads these when the rules leave the unit
+    open or when the handling history contradicts them (see ``routing.triage``). ``township_code`` is
+    empty when the case's place was not known (used only for categories handled city-wide).
+    """
+
+    category = models.ForeignKey("categories.Category", on_delete=models.CASCADE, verbose_name="类别")
+    township_code = models.CharField("街道/镇", max_length=9, blank=True)
+    unit = models.ForeignKey("units.Unit", on_delete=models.CASCADE, verbose_name="单位")
+    support = models.PositiveIntegerField("佐证次数", default=0)
+    against = models.PositiveIntegerField("退单次数", default=0)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "派单统计"
+        verbose_name_plural = "派单统计"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "township_code", "unit"], name="routing_observation_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.category} × {self.township_code or '全市'} → {self.unit}：+{self.support}/-{self.against}"
+        )

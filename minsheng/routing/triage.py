@@ -6,17 +6,26 @@ suggested units and categories. ``minsheng route`` runs exactly this over a CSV.
 """
 
 import time
+from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
 from minsheng.categories.models import Category
 from minsheng.routing import places
-from minsheng.routing.models import RoutingRule
+from minsheng.routing.models import RoutingObservation, RoutingRule
 from minsheng.units.models import Unit, UnitFunction, UnitType
 
 # Categories handled by one city-level unit whatever the place (出入境, 车驾管, 督察).
 PLACE_FREE = {UnitFunction.EXIT_ENTRY, UnitFunction.VEHICLE_ADMIN, UnitFunction.INSPECTION}
+# Units whose jurisdiction is a whole district (the others answer for a township or the city).
+DISTRICT_WIDE = {UnitType.TRAFFIC_BRIGADE, UnitType.BRANCH_BUREAU}
 CATEGORY_THRESHOLD = 0.55
 LOCATION_THRESHOLD = 0.85
+# Routing statistics (``RoutingObservation``) choose a unit on their own only with this much evidence:
+# at least LEARNED_MIN_SUPPORT handled or named cases, this share of all the positive evidence in the
+# cell, and few returns. A direct dispatch must be right (≥ 98 %): one observation only suggests.
+LEARNED_MIN_SUPPORT = 3
+LEARNED_MIN_SHARE = 0.8
+OBSERVATIONS_TTL_S = 60
 
 
 @dataclass
@@ -41,6 +50,8 @@ class Triage:
     reasons: list[str] = field(default_factory=list)
     categories: list[tuple[str, float]] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
+    # The category was given (staff, or the partner's category hint), not predicted.
+    category_given: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -70,6 +81,72 @@ class Router:
         self.categories = {c.code: c for c in Category.objects.filter(active=True).select_related("parent")}
         self.rules = list(RoutingRule.objects.filter(active=True).select_related("unit"))
         self.loaded = time.monotonic()
+        # (category code, township code) → {unit id: (support, against)}; read lazily, see evidence().
+        self._observations: dict[tuple[str, str], dict[int, tuple[int, int]]] | None = None
+        self._observations_loaded = 0.0
+
+    def _load_observations(self) -> dict[tuple[str, str], dict[int, tuple[int, int]]]:
+        if (
+            self._observations is not None
+            and time.monotonic() - self._observations_loaded < OBSERVATIONS_TTL_S
+        ):
+            return self._observations
+        cells: dict[tuple[str, str], dict[int, tuple[int, int]]] = defaultdict(dict)
+        citywide: dict[tuple[str, str], dict[int, tuple[int, int]]] = defaultdict(dict)
+        rows = RoutingObservation.objects.filter(unit__active=True).values_list(
+            "category__code", "township_code", "unit_id", "support", "against"
+        )
+        for code, township, unit_id, support, against in rows:
+            if township:
+                cells[(code, township)][unit_id] = (support, against)
+            # Categories handled city-wide (出入境 …) pool every township's evidence under "".
+            s0, a0 = citywide[(code, "")].get(unit_id, (0, 0))
+            citywide[(code, "")][unit_id] = (s0 + support, a0 + against)
+        cells.update(citywide)
+        self._observations = dict(cells)
+        self._observations_loaded = time.monotonic()
+        return self._observations
+
+    def refresh_observations(self) -> None:
+        self._observations_loaded = 0.0
+
+    def evidence(self, category: Category, location: places.Location) -> dict[int, tuple[int, int]]:
+        """{unit id: (support, against)} for this category where the appeal is: per township for
+        place-bound categories (nothing without a township), city-wide for the others."""
+        table = self._load_observations()
+        if category.handler_function in PLACE_FREE:
+            return table.get((category.code, ""), {})
+        if not location.township:
+            return {}
+        return table.get((category.code, location.township), {})
+
+    def learned_candidates(
+        self, category: Category, location: places.Location
+    ) -> list[tuple[Unit, int, int]]:
+        """Units with more handling evidence for than against, the strongest first."""
+        cell = self.evidence(category, location)
+        out = [
+            (self.by_id[uid], support, against)
+            for uid, (support, against) in cell.items()
+            if uid in self.by_id and support > against
+        ]
+        return sorted(out, key=lambda item: (item[1] - item[2], item[1]), reverse=True)
+
+    def learned_unit(self, category: Category, location: places.Location) -> Unit | None:
+        """The unit the statistics name on their own: strong, dominant and rarely returned."""
+        candidates = self.learned_candidates(category, location)
+        if not candidates:
+            return None
+        unit, support, against = candidates[0]
+        total = sum(s for s, _a in self.evidence(category, location).values())
+        if support >= LEARNED_MIN_SUPPORT and support >= 4 * against and support >= LEARNED_MIN_SHARE * total:
+            return unit
+        return None
+
+    def contradicted(self, category: Category, location: places.Location, unit: Unit) -> bool:
+        """The unit returned such cases here more often than it handled them."""
+        support, against = self.evidence(category, location).get(unit.pk, (0, 0))
+        return against > support
 
     def rule_unit(self, category: Category, location: places.Location) -> Unit | None:
         codes = [c for c in (location.community, location.township, location.district) if c]
@@ -91,10 +168,28 @@ class Router:
         return best[1] if best else None
 
     def unit_for(self, category: Category, location: places.Location) -> tuple[Unit | None, bool]:
-        """(unit, exact): ``exact`` when the unit is the front-line one, not a fallback to a branch."""
+        """(unit, exact): ``exact`` when the unit is the front-line one, not a fallback to a branch.
+
+        An admin rule always wins. Otherwise the default (the category's kind of unit for the place)
+        stands unless handling contradicts it: the routing statistics name another unit strongly
+        (``learned_unit``) where the default is only a fallback or returned such cases more often than
+        it handled them; a contradicted default with no strong alternative is kept but not exact, so
+        a person decides.
+        """
         ruled = self.rule_unit(category, location)
         if ruled is not None:
             return ruled, True
+        unit, exact = self.default_unit(category, location)
+        learned = self.learned_unit(category, location)
+        contradicted = unit is not None and self.contradicted(category, location, unit)
+        if learned is not None and (unit is None or learned.pk != unit.pk) and (not exact or contradicted):
+            return learned, True
+        if contradicted:
+            return unit, False
+        return unit, exact
+
+    def default_unit(self, category: Category, location: places.Location) -> tuple[Unit | None, bool]:
+        """The category's kind of unit for the place, before any rule or statistics."""
         function = category.handler_function
         if function in PLACE_FREE:
             return self.by_function.get(function), True
@@ -126,6 +221,12 @@ def reset(**kwargs) -> None:
     _router = None
 
 
+def refresh_observations(**kwargs) -> None:
+    """Routing statistics changed in this process: read them again on the next triage."""
+    if _router is not None:
+        _router.refresh_observations()
+
+
 def triage(text: str, address: str = "", *, category_code: str = "", categoriser=None) -> Triage:
     """Decide category, place and unit for one appeal. ``category_code`` given (staff chose it) wins."""
     from minsheng.routing.categoriser import categoriser as default_categoriser
@@ -134,6 +235,7 @@ def triage(text: str, address: str = "", *, category_code: str = "", categoriser
     result = Triage()
     if category_code and category_code in route.categories:
         ranked = [(category_code, 1.0)]
+        result.category_given = True
         result.reasons.append("类别由受理人员选定")
     else:
         ranked = (categoriser or default_categoriser()).rank(text)
@@ -149,25 +251,51 @@ def triage(text: str, address: str = "", *, category_code: str = "", categoriser
     result.location_confidence = location.confidence
     result.reasons.extend(location.reasons)
     seen = set()
-    for code, score in ranked[:3]:
+    for position, (code, score) in enumerate(ranked[:3]):
         category = route.categories.get(code)
         if category is None:
             continue
         unit, exact = route.unit_for(category, location)
-        if unit is None or unit.pk in seen:
-            continue
-        seen.add(unit.pk)
-        result.suggestions.append(
-            Suggestion(unit.pk, unit.name, code, round(score * (1 if exact else 0.5), 3))
-        )
+        # For the likeliest category, units that handling showed right here (routing statistics)
+        # are suggested too: before the default when their record is better than its record.
+        learned_before, learned_after = [], []
+        if position == 0:
+            cell = route.evidence(category, location)
+            total = sum(s for s, _a in cell.values()) or 1
+            own = cell.get(unit.pk, (0, 0)) if unit is not None else (0, 0)
+            for other, support, against in route.learned_candidates(category, location):
+                if unit is not None and other.pk == unit.pk:
+                    continue
+                entry = Suggestion(other.pk, other.name, code, round(score * support / total, 3))
+                if support - against > own[0] - own[1]:
+                    learned_before.append(entry)
+                elif not learned_after:
+                    learned_after.append(entry)
+            if learned_before:
+                result.reasons.append(f"派单统计：{learned_before[0].unit}曾办结或被指为正确单位")
+        candidates = [*learned_before]
+        if unit is not None:
+            candidates.append(Suggestion(unit.pk, unit.name, code, round(score * (1 if exact else 0.5), 3)))
+        candidates.extend(learned_after)
+        for suggestion in candidates:
+            if suggestion.unit_id not in seen:
+                seen.add(suggestion.unit_id)
+                result.suggestions.append(suggestion)
+    del result.suggestions[3:]
     category = route.categories.get(result.category)
     if category is not None:
         unit, exact = route.unit_for(category, location)
         if unit is not None:
             result.unit_id, result.unit = unit.pk, unit.name
             needs_place = category.handler_function not in PLACE_FREE
-            sure_of_place = not needs_place or location.confidence >= LOCATION_THRESHOLD
+            # A traffic brigade or a branch answers for its whole district: the district must be sure.
+            place_confidence = (
+                location.district_confidence if unit.type in DISTRICT_WIDE else location.confidence
+            )
+            sure_of_place = not needs_place or place_confidence >= LOCATION_THRESHOLD
             result.direct = exact and sure_of_place and result.category_confidence >= CATEGORY_THRESHOLD
-            if not result.direct:
+            if not result.direct and route.contradicted(category, location, unit):
+                result.reasons.append(f"{unit.name}曾退回同类工单，转人工派单")
+            elif not result.direct:
                 result.reasons.append("类别或地点把握不足，转人工派单")
     return result

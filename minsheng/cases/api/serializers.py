@@ -1,6 +1,8 @@
 """API shapes of cases. Phones and ID numbers are always masked here; full values are a separate,
 audited look-up in the workbench."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from minsheng.appeals.choices import Channel
@@ -8,6 +10,7 @@ from minsheng.appeals.models import Appeal
 from minsheng.cases.choices import FollowupAnswer
 from minsheng.cases.models import Case, CaseEvent
 from minsheng.categories.models import Category
+from minsheng.dedup.models import DuplicateSuggestion
 from minsheng.divisions.models import Division, DivisionLevel
 from minsheng.units.models import Unit
 
@@ -33,6 +36,7 @@ class AppealSerializer(serializers.ModelSerializer):
             "external_source",
             "external_ref",
             "link_kind",
+            "dedup",
         ]
 
 
@@ -87,12 +91,23 @@ class CaseSerializer(serializers.ModelSerializer):
         return available_actions(request.user, case) if request else []
 
 
+class DuplicateSuggestionSerializer(serializers.ModelSerializer):
+    candidate_case = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    decided_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = DuplicateSuggestion
+        fields = ["id", "candidate_case", "score", "reasons", "state", "decided_by", "decided_at", "note"]
+
+
 class CaseDetailSerializer(CaseSerializer):
     appeals = AppealSerializer(many=True, read_only=True)
     events = EventSerializer(many=True, read_only=True)
+    repeat_of = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    duplicate_suggestions = DuplicateSuggestionSerializer(many=True, read_only=True)
 
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "appeals", "events"]
+        fields = [*CaseSerializer.Meta.fields, "repeat_of", "duplicate_suggestions", "appeals", "events"]
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -135,6 +150,7 @@ class RegisterSerializer(serializers.Serializer):
         return value.upper()
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class UnitField(serializers.Field):
     """A unit by id, or by short name when that name is unique (two branches each have a 黄河派出所)."""
 
@@ -166,6 +182,30 @@ class DispatchSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField()
+    suggested_unit = UnitField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="应由哪个单位办理（如知道）：单位编号或唯一简称；平台据此学习派单",
+    )
+
+
+class CategoriseSerializer(serializers.Serializer):
+    category = serializers.SlugRelatedField(
+        slug_field="code", queryset=Category.objects.filter(active=True), help_text="类别代码"
+    )
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DuplicateDecisionSerializer(serializers.Serializer):
+    suggestion = serializers.IntegerField(help_text="疑似重复的编号（工单详情 duplicate_suggestions[].id）")
+    decision = serializers.ChoiceField(choices=[("link", "关联（并案）"), ("dismiss", "不是同一事项")])
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class SplitSerializer(serializers.Serializer):
+    appeal = serializers.IntegerField(help_text="要拆分的关联件（诉求编号）")
+    reason = serializers.CharField(help_text="拆分理由")
 
 
 class NoteSerializer(serializers.Serializer):

@@ -12,6 +12,8 @@ from minsheng.cases.models import Case
 from minsheng.cases.queues import QUEUE_KEYS, in_queue
 from minsheng.categories.models import Category
 from minsheng.core.errors import Forbidden, InvalidInput
+from minsheng.dedup import actions as dedup_actions
+from minsheng.dedup.models import DuplicateSuggestion
 from minsheng.units.models import Unit
 
 
@@ -68,7 +70,7 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         data = dict(body.validated_data)
         township = data.pop("township")
         external_ref = data.pop("external_ref")
-        appeal = actions.register_appeal(
+        appeal, _ = dedup_actions.register(
             actor=request.user,
             township=township,
             district=township.parent if township else None,
@@ -112,7 +114,9 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return self._do(
             request,
             s.ReasonSerializer,
-            lambda c, d: actions.return_case(c, actor=request.user, reason=d["reason"]),
+            lambda c, d: actions.return_case(
+                c, actor=request.user, reason=d["reason"], suggested_unit=d.get("suggested_unit")
+            ),
         )
 
     @extend_schema(request=s.AssignSerializer, responses=s.CaseSerializer)
@@ -185,6 +189,52 @@ class CaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             request,
             s.InvestigationSerializer,
             lambda c, d: actions.record_investigation(c, actor=request.user, **d),
+        )
+
+    @extend_schema(request=s.CategoriseSerializer, responses=s.CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def categorise(self, request, number=None):
+        """Set or correct the category (更正类别); a label for the classifier's next retrain."""
+        return self._do(
+            request,
+            s.CategoriseSerializer,
+            lambda c, d: actions.set_category(c, d["category"], actor=request.user, note=d["note"]),
+        )
+
+    @extend_schema(request=s.DuplicateDecisionSerializer, responses=s.CaseSerializer)
+    @action(detail=True, methods=["post"], url_path="duplicate-decision")
+    def duplicate_decision(self, request, number=None):
+        """Answer a possible duplicate (疑似重复) of this case: ``link`` (并案: this case's appeals join
+        the other case, or it is marked a repeat of an answered one) or ``dismiss`` (不是同一事项)."""
+
+        def run(case, data):
+            suggestion = DuplicateSuggestion.objects.filter(pk=data["suggestion"], case=case).first()
+            if suggestion is None:
+                raise InvalidInput("本工单没有这条疑似重复", field="suggestion")
+            decide = (
+                dedup_actions.link_suggestion
+                if data["decision"] == "link"
+                else dedup_actions.dismiss_suggestion
+            )
+            decide(suggestion, actor=request.user, note=data["note"])
+
+        return self._do(request, s.DuplicateDecisionSerializer, run)
+
+    @extend_schema(request=s.SplitSerializer, responses={201: s.CaseSerializer})
+    @action(detail=True, methods=["post"])
+    def split(self, request, number=None):
+        """Undo a link (拆分): the linked appeal opens its own case; answers that new case."""
+        case = self.get_object()
+        body = s.SplitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        appeal = case.appeals.filter(pk=body.validated_data["appeal"]).first()
+        if appeal is None:
+            raise InvalidInput("本工单没有这件诉求", field="appeal")
+        new_case = dedup_actions.split_appeal(
+            appeal, actor=request.user, reason=body.validated_data["reason"]
+        )
+        return Response(
+            s.CaseSerializer(new_case, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
 
 

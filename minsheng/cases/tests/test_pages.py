@@ -204,7 +204,7 @@ def test_workbench_shows_daily_direct_and_return_rates(client):
     assert (today["dispatched"], today["direct"], today["returned"]) == (2, 1, 1)
     assert today["direct_rate"] == 0.5 and today["return_rate"] == 0.5
     page = login(client, "dispatcher").get(reverse("workbench")).content.decode()
-    assert "近 7 日派单" in page and "50%" in page
+    assert "近 7 日受理与派单" in page and "50%" in page
     # A station sees only its own figures.
     own = daily_dispatch(Case.objects.visible_to(person("luokou")), days=1, today=timezone.localdate())[0]
     assert own["dispatched"] == 0  # the returned case left the station's scope

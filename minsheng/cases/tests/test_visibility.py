@@ -88,6 +88,9 @@ def test_actions_on_a_case_out_of_scope_answer_404(client, luokou_case, username
         reverse("case-reveal", args=[luokou_case.number, luokou_case.appeals.get().pk, "phone"])
     )
     assert reveal.status_code == 404
+    appeal_id = luokou_case.appeals.get().pk
+    assert client.post(reverse("case-split-appeal", args=[luokou_case.number, appeal_id])).status_code == 404
+    assert client.post(reverse("case-duplicate", args=[luokou_case.number, 1, "link"])).status_code == 404
 
 
 def test_the_other_branch_sees_its_own_case_only(client, luokou_case, lixia_case):
@@ -115,7 +118,9 @@ def test_every_url_that_names_a_case_is_covered_here():
     covered = {
         "case-detail",
         "case-action",
-        "case-reveal",  # pages, tested above
+        "case-reveal",
+        "case-split-appeal",
+        "case-duplicate",  # pages, tested above
     }
     found = set()
 

@@ -4,6 +4,11 @@
         --label-column 类别 --model var/classifier.model
     minsheng classify predict --model var/classifier.model --input new.csv --id-column 编号 \\
         --text-column 标题 --text-column 内容 --output labels.csv
+    minsheng classify retrain [--base history.csv --text-column 内容 --label-column 类别] [--min-labels N]
+
+``retrain`` trains on the categories people set, corrected or confirmed in the platform (plus an
+optional base CSV), compares the candidate with the installed model on the same hold-out and installs
+it as ``settings.CLASSIFIER_MODEL`` only when it is not worse (see ``classification.retrain``).
 
 Input files are UTF-8 (with or without BOM) or GB18030; several text columns are joined, first to
 last. Row numbers in messages are file line numbers (the header is line 1).
@@ -83,11 +88,40 @@ class Command(BaseCommand):
         )
         predict.add_argument("--output", required=True, help="CSV to write (UTF-8)")
 
+        retrain = sub.add_parser(
+            "retrain",
+            help="retrain from the platform's labels; install the model when not worse",
+            description="Train on the categories staff set, corrected or confirmed (and an optional base "
+            "CSV), score the candidate and the installed model on the same hold-out (macro-F1), write a "
+            "versioned model file and install it as the platform's model when it is not worse.",
+        )
+        retrain.add_argument(
+            "--base",
+            help="labelled CSV trained on as well; labels are category codes or names (default: the base "
+            "CSV the installed model was trained with, when its header names one still present)",
+        )
+        retrain.add_argument("--no-base", action="store_true", help="train on the platform's labels only")
+        retrain.add_argument(
+            "--text-column", action="append", dest="text_columns", help="of --base; repeat to join several"
+        )
+        retrain.add_argument("--label-column", help="of --base")
+        retrain.add_argument(
+            "--min-labels",
+            type=int,
+            default=0,
+            help="skip unless at least N labels arrived since the last model (default 0: always train)",
+        )
+        retrain.add_argument(
+            "--force", action="store_true", help="install even when the candidate scores worse"
+        )
+
     def handle(self, *args, **options):
         self.verbosity = options.get("verbosity", 1)
         try:
             if options["action"] == "train":
                 self.train(options)
+            elif options["action"] == "retrain":
+                self.retrain(options)
             else:
                 self.predict(options)
         except (CsvError, ModelFileError) as exc:
@@ -197,3 +231,47 @@ class Command(BaseCommand):
         self.say("  " + "，".join(f"{label} {n}" for label, n in counts.most_common()))
         if empty:
             self.say(f"  文本为空（按先验类别输出，置信度低）/ empty text, low confidence: {_rows(empty)}")
+
+    def retrain(self, options: dict) -> None:
+        from minsheng.classification import retrain as retraining
+
+        started = time.perf_counter()
+        base = None
+        if options.get("base"):
+            if not options.get("text_columns") or not options.get("label_column"):
+                raise CommandError(
+                    "使用 --base 时须同时给出 --text-column 与 --label-column\n"
+                    "--base needs --text-column and --label-column"
+                )
+            base, left_out = retraining.read_base(
+                options["base"], options["text_columns"], options["label_column"]
+            )
+            self.say(f"基础数据 / base {options['base']}: {len(base.texts)} 行可用 / rows used")
+            if left_out["empty"]:
+                self.say(f"  跳过空行 / skipped, empty text or label: {left_out['empty']}")
+            if left_out["unknown"]:
+                unknown = left_out["unknown"]
+                shown = "，".join(f"{label} {n}" for label, n in unknown.most_common(10))
+                self.say(
+                    f"  跳过不是平台类别的标签 / skipped, not a category of the platform: "
+                    f"{sum(unknown.values())} 行 / rows ({shown})"
+                )
+        elif not options.get("no_base"):
+            base = retraining.base_from_current()
+            if base is not None:
+                self.say(
+                    f"基础数据 / base (as the installed model): {base.spec['path']}: {len(base.texts)} 行 / rows"
+                )
+        outcome = retraining.retrain(
+            base=base, min_labels=options["min_labels"], force=options["force"], say=self.say
+        )
+        self.say("")
+        self.say(f"重训结果 / retrain {outcome.status}: {outcome.message}")
+        if outcome.version:
+            self.say(f"  版本文件 / version file: {outcome.version}")
+        if outcome.installed:
+            self.say(f"  已安装 / installed as:   {outcome.installed}")
+        figures = outcome.figures
+        if "rows" in figures:
+            self.say(f"  行数 / rows: {figures['rows']}，类别 / categories: {figures['classes']}")
+        self.say(f"  用时 / time: {time.perf_counter() - started:.1f} s")

@@ -22,6 +22,8 @@ from minsheng.cases import actions
 from minsheng.cases.choices import CaseState
 from minsheng.categories.models import Category
 from minsheng.core import clock, workdays
+from minsheng.dedup import actions as dedup_actions
+from minsheng.dedup.service import LINK
 from minsheng.demo.generator import generate_appeals, progress_note_for, reply_for, return_reason
 from minsheng.divisions.models import Division
 from minsheng.units.models import Unit, UnitFunction, UnitType
@@ -103,6 +105,7 @@ class Command(BaseCommand):
         self.dispatcher = User.objects.get(username="dispatcher")
         self.followup = User.objects.get(username="followup")
         self.inspector = User.objects.get(username="inspector")
+        self.verdicts: dict[str, int] = {}
         appeals = list(
             generate_appeals(
                 days=days,
@@ -125,6 +128,11 @@ class Command(BaseCommand):
             if index % 500 == 0 or index == total:
                 self.stdout.write(f"  {index}/{total}  {time.monotonic() - started:.0f} 秒")
         summary = "，".join(f"{CaseState(k).label} {v}" for k, v in sorted(states.items()))
+        self.stdout.write(
+            "自动比对：关联件 {link}，重复诉求 {repeat}，疑似重复待确认 {suggest}，新件 {new}".format(
+                **{k: self.verdicts.get(k, 0) for k in ("link", "repeat", "suggest", "new")}
+            )
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 f"完成：{sum(states.values())} 件工单（{summary}），用时 {time.monotonic() - started:.0f} 秒"
@@ -174,7 +182,10 @@ class Command(BaseCommand):
             and rng.random() < 0.35
         )
         with self._at(min(t, self.now)):
-            appeal = actions.register_appeal(
+            # Through the same comparison as live intake: a resubmission or a neighbour's report of a
+            # matter still being handled joins its case (关联件); one answered already is a repeat.
+            appeal, comparison = dedup_actions.register(
+                compare=not instant,
                 actor=self.dispatcher,
                 channel=item.channel,
                 received_at=item.received_at,
@@ -193,6 +204,9 @@ class Command(BaseCommand):
                 instant_reply=reply_for(item.category_code, rng) if instant else "",
             )
         case = appeal.case
+        self.verdicts[comparison.decision] = self.verdicts.get(comparison.decision, 0) + 1
+        if comparison.decision == LINK:
+            return case
         if instant:
             return self._follow_up(case, rng, t)
         unit = self.router.route(category, item.township_code, item.district_code) if category else None

@@ -15,11 +15,17 @@ from minsheng.core.heartbeat import beat
 SCHEDULE = {
     "minsheng.cases.tasks.sweep_deadlines": 60,
     "minsheng.intake.tasks.poll_mailbox": 60,
+    # Payloads left pending (a process killed mid-way, a queued task lost): each becomes one appeal.
+    "minsheng.intake.tasks.process_pending": 60,
     # The outbox for ``make run`` (no sender process there); production also runs ``minsheng sms-sender``,
     # which sends within a second. Both at once are safe: senders claim rows, never share one.
     "minsheng.sms.tasks.send_pending": 10,
     "minsheng.followup.tasks.sweep": 60,
     "minsheng.followup.tasks.survey_service_records": 300,
+    # The duplicate index's snapshot, so that a restart replays minutes of journal, not years.
+    "minsheng.dedup.tasks.snapshot": 600,
+    # Daily; one count query when too few new labels (MINSHENG_CLASSIFIER_RETRAIN_MIN_LABELS).
+    "minsheng.classification.tasks.retrain": 86400,
 }
 
 
