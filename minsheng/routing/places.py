@@ -43,7 +43,7 @@ NAMED = 0.95  # a district, township or community written out, and only one fits
 NAMED_TWICE = 0.7  # two townships of that name fit
 NAMED_AND_CONFIRMED = 0.9  # a community name found in several places, settled by other pieces
 DISTRICT_ONLY = 0.5  # the township confidence when only the district is known
-SURE = 0.85  # as sure as triage needs to dispatch (``triage.LOCATION_THRESHOLD``)
+SURE = 0.85  # a district this sure bounds where the content is read (not triage's dispatch threshold)
 LEARNED = 0.92  # at most, for a place known from learned names only
 CONFLICT = 0.7  # learned names that disagree with each other
 

@@ -132,3 +132,9 @@ def test_the_content_says_what_the_address_leaves_out():
     location = places.locate("", "感谢东关大街派出所的民警帮忙找回了钱包。")
     assert location.township == "370102006" and location.confidence >= LOCATION_THRESHOLD
     assert places.locate("", "我在市中心上班").district == ""
+
+
+def test_the_dispatch_threshold_stays_above_knowing_the_district_only():
+    # LOCATION_THRESHOLD is calibrated on the routing bench's development seeds; whatever it becomes,
+    # knowing only the district must not count as knowing the township.
+    assert places.DISTRICT_ONLY < LOCATION_THRESHOLD <= places.SURE
