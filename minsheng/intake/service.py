@@ -213,7 +213,7 @@ def register(data: AppealInput, *, source: str, actor=None) -> Appeal:
     category = _category(data.category_hint)
     # Triage is computed before the comparison takes its lock: the locked part stays short, and the
     # comparison knows the category.
-    result = triage_appeal(data.title, data.content, data.address, category)
+    result = triage_appeal(data.title, data.content, data.address, category, phone=data.appellant_phone)
     appeal, comparison = dedup_actions.register(
         actor=actor,
         predicted_category=category or predicted_category(result),

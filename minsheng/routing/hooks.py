@@ -38,10 +38,10 @@ def system_dispatcher() -> User:
     return user
 
 
-def triage_appeal(title: str, content: str, address: str, category=None):
-    """Triage an appeal's words (pure computation: no write)."""
+def triage_appeal(title: str, content: str, address: str, category=None, phone: str = ""):
+    """Triage an appeal's words and the records the platform holds on its appellant (no write)."""
     text = f"{title}\n{content}".strip()
-    return triage(text, address, category_code=category.code if category else "")
+    return triage(text, address, category_code=category.code if category else "", phone=phone)
 
 
 def predicted_category(result) -> Category | None:
@@ -60,7 +60,9 @@ def apply_triage(case: Case, result=None) -> Case:
         appeal = case.appeals.order_by("pk").first()
         if appeal is None:
             return case
-        result = triage_appeal(appeal.title, appeal.content, appeal.address, case.category)
+        result = triage_appeal(
+            appeal.title, appeal.content, appeal.address, case.category, phone=appeal.appellant_phone
+        )
     updates = {"triage": result.as_dict()}
     if not case.category_id and result.category:
         category = Category.objects.filter(code=result.category).first()

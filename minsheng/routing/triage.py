@@ -67,11 +67,13 @@ class Router:
         units = list(Unit.objects.filter(active=True).select_related("parent"))
         self.by_id = {u.pk: u for u in units}
         self.station_of_township: dict[str, Unit] = {}
+        self.townships_of_station: dict[int, list[str]] = {}
         for unit in Unit.objects.filter(active=True, type=UnitType.POLICE_STATION).prefetch_related(
             "jurisdictions"
         ):
             for division in unit.jurisdictions.all():
                 self.station_of_township.setdefault(division.code, unit)
+                self.townships_of_station.setdefault(unit.pk, []).append(division.code)
         self.branch_of_district = {
             u.district_code: u for u in units if u.type == UnitType.BRANCH_BUREAU and u.district_code
         }
@@ -230,8 +232,50 @@ def refresh_observations(**kwargs) -> None:
         _router.refresh_observations()
 
 
-def triage(text: str, address: str = "", *, category_code: str = "", categoriser=None) -> Triage:
-    """Decide category, place and unit for one appeal. ``category_code`` given (staff chose it) wins."""
+# How sure a household or residence registration makes the person's station: the platform's own record.
+HOUSEHOLD_CONFIDENCE = 0.9
+
+
+def household_location(phone: str, location: places.Location) -> places.Location | None:
+    """Where the person is registered, when the platform holds a household-window record (户籍、居住证)
+    for this phone at a police station that answers for one township; None otherwise. The missing
+    daughter's appeal goes to the station that holds her registration, even without an address."""
+    if not phone:
+        return None
+    from minsheng.servicerecords.models import ServiceKind, ServiceRecord
+
+    record = (
+        ServiceRecord.objects.filter(
+            citizen_phone=phone, kind=ServiceKind.HOUSEHOLD, unit__type=UnitType.POLICE_STATION
+        )
+        .select_related("unit")
+        .order_by("-started_at")
+        .first()
+    )
+    if record is None:
+        return None
+    townships = [code for code in router().townships_of_station.get(record.unit_id, ()) if len(code) == 9]
+    if len(townships) != 1 or (location.township and location.township != townships[0]):
+        return None  # a station of several townships, or the appeal names another place: not ours to say
+    return places.Location(
+        district=townships[0][:6],
+        township=townships[0],
+        community=location.community if location.township == townships[0] else "",
+        confidence=HOUSEHOLD_CONFIDENCE,
+        district_confidence=HOUSEHOLD_CONFIDENCE,
+        reasons=[
+            *location.reasons,
+            f"诉求人在{record.unit.name}办理过户政业务（{record.service_type or '户籍'}）",
+        ],
+    )
+
+
+def triage(
+    text: str, address: str = "", *, category_code: str = "", categoriser=None, phone: str = ""
+) -> Triage:
+    """Decide category, place and unit for one appeal. ``category_code`` given (staff chose it) wins.
+    ``phone`` (the appellant's) lets the platform's household records place an appeal that names no
+    sure place."""
     from minsheng.routing.categoriser import categoriser as default_categoriser
 
     route = router()
@@ -246,6 +290,8 @@ def triage(text: str, address: str = "", *, category_code: str = "", categoriser
     if ranked:
         result.category, result.category_confidence = ranked[0]
     location = places.locate(address, text)
+    if location.confidence < LOCATION_THRESHOLD:
+        location = household_location(phone, location) or location
     result.district, result.township, result.community = (
         location.district,
         location.township,

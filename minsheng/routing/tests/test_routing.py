@@ -191,3 +191,34 @@ def test_a_completed_case_teaches_its_place_names_and_a_return_unteaches_them():
         actions.return_case(handled("福瑞嘉苑5号楼"), actor=person("luokou"), reason="非我辖区")
     assert PlaceAlias.objects.get(name="福瑞嘉苑").support == 0
     assert places.locate("福瑞嘉苑8号楼").township == ""
+
+
+def test_a_household_record_sends_an_appeal_without_a_place_to_the_station_holding_it():
+    """The missing daughter: no address, but the platform holds the family's household registration."""
+    from minsheng.core import clock
+    from minsheng.servicerecords.models import ServiceKind, ServiceRecord
+    from minsheng.units.models import Unit
+
+    text = "我女儿今天放学一直没回家，手机关机，联系不上，请警察帮忙寻找。"
+    phone = "13905310077"
+    without = triage(text, "", category_code="missing_person", phone=phone)
+    assert not without.direct
+
+    station = Unit.objects.get(name="泺口派出所", parent__name="天桥分局")
+    ServiceRecord.objects.create(
+        kind=ServiceKind.HOUSEHOLD,
+        service_type="户口迁入",
+        unit=station,
+        citizen_phone=phone,
+        started_at=clock.now(),
+        external_source="window",
+        external_ref="HH-1",
+    )
+    found = triage(text, "", category_code="missing_person", phone=phone)
+    assert found.direct and found.unit == "泺口派出所"
+    assert found.township == "370105015"
+    assert any("泺口派出所办理过户政业务" in reason for reason in found.reasons)
+    # Another person's record says nothing about this appellant; a written place outranks the record.
+    assert not triage(text, "", category_code="missing_person", phone="13905310078").direct
+    elsewhere = triage(text, "历下区解放桥社区", category_code="missing_person", phone=phone)
+    assert elsewhere.township == "370102001"
