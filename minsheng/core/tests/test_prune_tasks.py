@@ -12,8 +12,7 @@ from minsheng.core.tasks import KEEP_DAYS, prune_task_results
 pytestmark = pytest.mark.django_db
 
 
-def test_old_finished_task_rows_are_pruned_and_recent_ones_kept(settings):
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+def test_old_finished_task_rows_are_pruned_and_recent_ones_kept():
     old, recent = sweep_deadlines.enqueue(), sweep_deadlines.enqueue()
     finished = timezone.now() - dt.timedelta(days=KEEP_DAYS + 1)
     DBTaskResult.objects.filter(id=old.id).update(status="SUCCESSFUL", finished_at=finished)

@@ -188,12 +188,14 @@ def test_the_index_comes_back_from_its_snapshot_and_the_journal(monkeypatch):
     assert str(neighbour.pk) in dedup_service.index().detector
 
 
-def test_the_rebuild_command_reads_every_appeal(capsys):
+def test_the_rebuild_command_reads_every_appeal(capsys, settings, tmp_path):
+    settings.DEDUP_INDEX_DIR = str(tmp_path)
     first = arrive(BBQ, address="历下区甸柳新村三区12号楼")
     arrive("咨询出入境证件办理需要哪些材料。", phone="13600001111", days=1)
     call_command("dedup", "rebuild")
     out = capsys.readouterr()
-    assert "2" in out.out
+    assert "比对索引已重建：2 件诉求" in out.out
+    assert len(list(tmp_path.glob("index-*.npz"))) == 1
     dedup_service.reset()
     # A snapshot from another database (its epoch differs) is never trusted.
     from minsheng.dedup.models import IndexLock
