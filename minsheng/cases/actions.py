@@ -17,7 +17,7 @@ from minsheng.appeals.models import Appeal
 from minsheng.cases import events, rules
 from minsheng.cases.choices import CaseState, CloseReason, EventAction, FollowupAnswer
 from minsheng.cases.models import Case, ExtensionRequest, ExtensionState, Investigation
-from minsheng.core import clock, policy, workdays
+from minsheng.core import clock, ids, policy, workdays
 from minsheng.core.errors import ConcurrentChange, Forbidden, InvalidInput, InvalidTransition
 from minsheng.units.models import Unit
 
@@ -61,7 +61,7 @@ def _new_number(case: Case) -> str:
     return f"{timezone.localtime(case.registered_at):%Y%m%d}{case.pk:07d}"
 
 
-def open_case(
+def case_row(
     *,
     title: str,
     content: str,
@@ -71,10 +71,11 @@ def open_case(
     township=None,
     community=None,
     repeat_of=None,
+    pk: int | None = None,
 ) -> Case:
-    """A new case row (no event: the caller records why it was opened)."""
+    """A new case, not saved yet; numbered when its id is known."""
     case = Case(
-        pk=_next_case_id(),
+        pk=pk,
         title=(title or content)[:60],
         category=category,
         channel=channel,
@@ -84,8 +85,15 @@ def open_case(
         community_code=community.code if community else "",
         repeat_of=repeat_of,
     )
-    if case.pk is not None:
+    if pk is not None:
         case.number = _new_number(case)
+    return case
+
+
+def open_case(**fields) -> Case:
+    """A new case row (no event: the caller records why it was opened). ``fields`` as ``case_row``."""
+    case = case_row(**fields, pk=_next_case_id())
+    if case.pk is not None:
         case.save(force_insert=True)
         return case
     # Without a sequence to ask: a unique placeholder until the row has its id, then the real number.
@@ -102,12 +110,20 @@ def _next_case_id() -> int | None:
     column, which rewrites the row and every index entry. None elsewhere."""
     if connection.vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Case._meta.db_table])
-        return cursor.fetchone()[0]
+    return ids.reserve(Case, 1)[0]
 
 
-def _new_appeal(
+def _new_appeal(case: Case, **fields) -> Appeal:
+    appeal = appeal_row(case, **fields)
+    appeal.save(force_insert=True)
+    # Every appeal enters the duplicate index, whichever way it came in.
+    from minsheng.dedup import service as dedup_service
+
+    dedup_service.journal(appeal)
+    return appeal
+
+
+def appeal_row(
     case: Case,
     *,
     actor,
@@ -129,7 +145,8 @@ def _new_appeal(
     consent_to_contact: bool = True,
     dedup: dict | None = None,
 ) -> Appeal:
-    appeal = Appeal.objects.create(
+    """An appeal of ``case``, not saved yet."""
+    return Appeal(
         channel=channel,
         received_at=received_at or clock.now(),
         registered_by=actor if actor and actor.is_authenticated else None,
@@ -150,11 +167,6 @@ def _new_appeal(
         consent_to_contact=consent_to_contact,
         dedup=dedup or {},
     )
-    # Every appeal enters the duplicate index, whichever way it came in.
-    from minsheng.dedup import service as dedup_service
-
-    dedup_service.journal(appeal)
-    return appeal
 
 
 @transaction.atomic
@@ -189,14 +201,7 @@ def register_appeal(
         content=content,
         **fields,
     )
-    events.record(
-        case,
-        EventAction.REGISTER,
-        actor=actor,
-        to_state=CaseState.REGISTERED,
-        channel=channel,
-        repeat_of=repeat_of.number if repeat_of else None,
-    )
+    register_event(case, actor=actor, channel=channel, repeat_of=repeat_of).save()
     if instant_reply:
         reply = instant_reply.strip()
         from_state = _move(case, CaseState.COMPLETED, reply=reply, result=reply, completed_at=clock.now())
@@ -221,19 +226,37 @@ def link_appeal(case: Case, *, actor, channel: str, content: str, dedup: dict, *
     appeal = _new_appeal(
         case, actor=actor, link_kind=LinkKind.LINKED, channel=channel, content=content, dedup=dedup, **fields
     )
+    link_event(case, appeal, actor=actor).save()
+    return appeal
+
+
+def register_event(case: Case, *, actor, channel: str, repeat_of: Case | None = None):
+    """The timeline's first event (受理), not saved yet."""
+    return events.build(
+        case,
+        EventAction.REGISTER,
+        actor=actor,
+        to_state=CaseState.REGISTERED,
+        channel=channel,
+        repeat_of=repeat_of.number if repeat_of else None,
+    )
+
+
+def link_event(case: Case, appeal: Appeal, *, actor):
+    """关联诉求 on the case's timeline, naming the unit that is told; not saved yet."""
     from minsheng.appeals.choices import Channel
 
-    events.record(
+    dedup = appeal.dedup or {}
+    return events.build(
         case,
         EventAction.LINK_APPEAL,
         actor=actor,
-        note=f"{Channel(channel).label}诉求并入本工单（相似度 {dedup.get('score', 0):.2f}）",
+        note=f"{Channel(appeal.channel).label}诉求并入本工单（相似度 {dedup.get('score', 0):.2f}）",
         appeal_id=appeal.pk,
         score=dedup.get("score"),
         reasons=dedup.get("reasons"),
         notified_unit=case.responsible_unit.name if case.responsible_unit_id else None,
     )
-    return appeal
 
 
 @transaction.atomic
@@ -246,13 +269,32 @@ def dispatch_case(case: Case, unit: Unit, *, actor, note: str = "") -> Case:
         raise InvalidInput(f"{unit.name}已停用", field="unit")
     if case.state == CaseState.DISPATCHED and case.responsible_unit_id == unit.pk:
         raise InvalidInput(f"工单已派给{unit.name}", field="unit")
-    now = clock.now()
-    days = case.category.deadline_days if case.category_id else 5
-    accept_due = workdays.add_working_hours(now, policy.get("accept_hours"))
-    complete_due = workdays.add_working_days(now, days)
-    from_state = _move(
+    fields, data = dispatch_plan(case, unit)
+    from_state = _move(case, CaseState.DISPATCHED, **fields)
+    events.record(
         case,
-        CaseState.DISPATCHED,
+        EventAction.DISPATCH,
+        actor=actor,
+        from_state=from_state,
+        to_state=CaseState.DISPATCHED,
+        note=note,
+        **data,
+    )
+    # A dispatcher who overrides triage's first suggestion teaches the routing statistics.
+    from minsheng.routing.learning import learn_from_dispatch
+
+    learn_from_dispatch(case, unit, actor=actor)
+    return case
+
+
+def dispatch_plan(case: Case, unit: Unit, *, now=None, accept_hours=None) -> tuple[dict, dict]:
+    """What sending ``case`` to ``unit`` sets on the case (deadlines from now, in working time) and
+    what its DISPATCH event records. ``accept_hours`` saves a batch reading the policy each time."""
+    now = now or clock.now()
+    days = case.category.deadline_days if case.category_id else 5
+    accept_due = workdays.add_working_hours(now, accept_hours or policy.get("accept_hours"))
+    complete_due = workdays.add_working_days(now, days)
+    fields = dict(
         responsible_unit=unit,
         handler=None,
         direct=unit.level == 3,
@@ -263,24 +305,14 @@ def dispatch_case(case: Case, unit: Unit, *, actor, note: str = "") -> Case:
         accept_overdue=False,
         complete_overdue=False,
     )
-    events.record(
-        case,
-        EventAction.DISPATCH,
-        actor=actor,
-        from_state=from_state,
-        to_state=CaseState.DISPATCHED,
-        note=note,
+    data = dict(
         unit_id=unit.pk,
         unit_name=unit.name,
         direct=unit.level == 3,
         accept_due=accept_due.isoformat(),
         complete_due=complete_due.isoformat(),
     )
-    # A dispatcher who overrides triage's first suggestion teaches the routing statistics.
-    from minsheng.routing.learning import learn_from_dispatch
-
-    learn_from_dispatch(case, unit, actor=actor)
-    return case
+    return fields, data
 
 
 @transaction.atomic

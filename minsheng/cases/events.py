@@ -4,7 +4,14 @@ from minsheng.cases.choices import EventAction
 from minsheng.cases.models import Case, CaseEvent
 
 
-def record(
+def record(case: Case, action: EventAction, **kwargs) -> CaseEvent:
+    """Append one event. ``to_state`` is left blank for events that do not change the state."""
+    event = build(case, action, **kwargs)
+    event.save()
+    return event
+
+
+def build(
     case: Case,
     action: EventAction,
     *,
@@ -16,7 +23,7 @@ def record(
     at=None,
     **data,
 ) -> CaseEvent:
-    """Append one event. ``to_state`` is left blank for events that do not change the state."""
+    """The event ``record`` appends, not saved yet (a batch writes many at once)."""
     if unit is None and actor is not None and getattr(actor, "units", None):
         unit = actor.units[0]
     event = CaseEvent(
@@ -31,5 +38,4 @@ def record(
     )
     if at is not None:
         event.at = at
-    event.save()
     return event

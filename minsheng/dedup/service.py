@@ -20,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from minsheng.appeals.models import Appeal
 from minsheng.cases.choices import OPEN_STATES
 from minsheng.cases.models import Case
 from minsheng.core import clock
-from minsheng.dedup.detector import LINK, SUGGEST, DedupConfig, Detector, Record
+from minsheng.dedup.detector import LINK, SUGGEST, DedupConfig, Detector, Features, Record
 from minsheng.dedup.models import IndexChange, IndexLock
 
 log = logging.getLogger(__name__)
@@ -396,6 +397,53 @@ def compare(record: Record) -> Comparison:
     return decide(matches)
 
 
+class Batch:
+    """Appeals compared one after another under one lock (a worker's batch of pushed work orders):
+    each with every stored appeal and with the batch's earlier ones, which enter this process's index
+    as they are decided (``add``), before their transaction commits. See ``batch``."""
+
+    def __init__(self, idx: Index):
+        self.idx = idx
+        self.cases: dict[int, Case] = {}  # read or created during the batch, by id
+        self.added = 0
+
+    def begin(self) -> None:
+        """Inside the batch's transaction, before the first comparison: the lock, and the journal."""
+        self.idx.ensure()
+        lock()
+        self.idx.catch_up()
+
+    def compare(self, record: Record) -> tuple[Comparison, Features]:
+        detector = self.idx.detector
+        features = detector.features(record)
+        matches = detector.query(record, limit=10, features=features)
+        return decide(matches, known=self.cases), features
+
+    def add(self, record: Record, case: Case, features: Features | None = None) -> None:
+        """``record`` (an appeal of the batch, its id known) belongs to ``case`` from now on.
+        ``features``: those ``compare`` computed, when the record has not changed since."""
+        self.cases.setdefault(case.pk, case)
+        self.idx.detector.add(record, group_of(case.pk), features=features)
+        self.added += 1
+
+
+@contextmanager
+def batch() -> Iterator[Batch]:
+    """Hold this process's index for a batch: enter it before the transaction that writes the batch
+    and call ``begin`` inside that transaction. Appeals added during the batch are in memory before
+    they are committed; if the transaction does not commit, the index is dropped and comes back from
+    the snapshot and the journal on the next comparison."""
+    idx = index()
+    with idx.guard:
+        current = Batch(idx)
+        try:
+            yield current
+        except BaseException:
+            if current.added:
+                reset()
+            raise
+
+
 def readable(reasons) -> list[str]:
     """The detector speaks in codes (channels, category paths); people read names."""
     from minsheng.appeals.choices import Channel
@@ -424,11 +472,19 @@ def _split_paths(text: str) -> list[str]:
     return [text]
 
 
-def decide(matches) -> Comparison:
+def decide(matches, known: dict[int, Case] | None = None) -> Comparison:
+    """The verdict on an appeal from its matches. ``known``: cases already read (a batch's own and
+    those it read before), filled with the ones read here."""
     if not matches:
         return Comparison()
     case_ids = {case_id_of(m.group_id) for m in matches if m.group_id and m.group_id.startswith("c")}
-    cases = Case.objects.in_bulk(case_ids)
+    if known is None:
+        cases = Case.objects.in_bulk(case_ids)
+    else:
+        missing = case_ids - known.keys()
+        if missing:
+            known.update(Case.objects.in_bulk(missing))
+        cases = known
     best = None
     suggestions = []
     seen = set()

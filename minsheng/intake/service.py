@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 
 from minsheng.appeals.models import Appeal, AppealAttachment
-from minsheng.categories.models import Category
 from minsheng.core import clock
 from minsheng.divisions.models import Division
 from minsheng.intake import normalise
@@ -185,12 +184,13 @@ def clean(data: AppealInput) -> AppealInput:
 
 
 def _category(hint: str):
+    """The active category a partner's 诉求类型 names (by name or code), if any."""
     if not hint:
         return None
-    return (
-        Category.objects.filter(active=True, name=hint).first()
-        or Category.objects.filter(active=True, code=hint).first()
-    )
+    from minsheng.routing.triage import router
+
+    categories = router().categories
+    return next((c for c in categories.values() if c.name == hint), None) or categories.get(hint)
 
 
 def _quarantine(payload: RawPayload, error: FieldError) -> Outcome:
@@ -217,21 +217,7 @@ def register(data: AppealInput, *, source: str, actor=None) -> Appeal:
     appeal, comparison = dedup_actions.register(
         actor=actor,
         predicted_category=category or predicted_category(result),
-        channel=data.channel,
-        content=data.content,
-        received_at=data.received_at,
-        title=data.title,
-        appellant_name=data.appellant_name,
-        appellant_phone=data.appellant_phone,
-        appellant_id_number=data.appellant_id_number,
-        address=data.address,
-        category=category,
-        district=divisions.get(place.district),
-        township=divisions.get(place.township),
-        community=divisions.get(place.community),
-        external_source=source if data.external_ref else "",
-        external_ref=data.external_ref,
-        consent_to_contact=data.consent_to_contact,
+        **appeal_fields(data, source=source, category=category, place=place, divisions=divisions),
     )
     for name, content_type, content in data.attachments:
         from django.core.files.base import ContentFile
@@ -249,6 +235,36 @@ def register(data: AppealInput, *, source: str, actor=None) -> Appeal:
     return appeal
 
 
+def appeal_fields(data: AppealInput, *, source: str, category, place, divisions: dict) -> dict:
+    """The fields ``register_appeal`` takes, from a cleaned input and its located place."""
+    return dict(
+        channel=data.channel,
+        content=data.content,
+        received_at=data.received_at,
+        title=data.title,
+        appellant_name=data.appellant_name,
+        appellant_phone=data.appellant_phone,
+        appellant_id_number=data.appellant_id_number,
+        address=data.address,
+        category=category,
+        district=divisions.get(place.district),
+        township=divisions.get(place.township),
+        community=divisions.get(place.community),
+        external_source=source if data.external_ref else "",
+        external_ref=data.external_ref,
+        consent_to_contact=data.consent_to_contact,
+    )
+
+
+def parse(payload: RawPayload, parser: Callable[[RawPayload], AppealInput]) -> AppealInput:
+    """The payload's fields, cleaned: an admin's correction when there is one. Raises FieldError."""
+    if payload.correction:
+        data = AppealInput(**{**payload.correction, "channel": payload.channel})
+    else:
+        data = parser(payload)
+    return clean(data)
+
+
 def process(payload_id: int, parser: Callable[[RawPayload], AppealInput], *, actor=None) -> Outcome:
     """Turn one stored payload into one appeal (or a quarantine entry). Safe to call again."""
     with transaction.atomic():
@@ -257,11 +273,7 @@ def process(payload_id: int, parser: Callable[[RawPayload], AppealInput], *, act
             status = {"processed": "created", "duplicate": "duplicate"}.get(payload.status, payload.status)
             return Outcome(status, payload, appeal=payload.appeal)
         try:
-            if payload.correction:
-                data = AppealInput(**{**payload.correction, "channel": payload.channel})
-            else:
-                data = parser(payload)
-            data = clean(data)
+            data = parse(payload, parser)
         except FieldError as error:
             return _quarantine(payload, error)
         source = payload.source

@@ -70,7 +70,6 @@ QUEUE_EVERY_S = 1.0
 QUIET_S = 2.0
 # A task ends after this long and queues its successor behind whatever else waits (sweeps, SMS).
 DRAIN_LIMIT_S = 120.0
-CLAIM_BATCH = 50
 
 _queued_at = -QUEUE_EVERY_S
 _queued_lock = threading.Lock()
@@ -107,22 +106,25 @@ def received_sources() -> list[str]:
 @task()
 def process_received() -> int:
     """Register the payloads of partners answered on receipt: the appeal, its case, duplicate detection
-    and triage, as the synchronous answer would have. Each payload in its own transaction, claimed
-    with SKIP LOCKED (several workers share the queue); ``process`` checks the status again under its
-    lock, so a payload settled meanwhile (a duplicate or a bad field answered at receipt, the sweep)
-    is left as it is. Returns how many were processed."""
+    and triage, as the synchronous answer would have. A batch at a time (``bulk.process_many``: one
+    transaction, rows claimed with SKIP LOCKED, so several workers share the queue); a batch that fails
+    is gone through one payload at a time, each in its own transaction, so that one bad payload holds
+    up nobody else. ``process`` checks the status again under its lock, so a payload settled meanwhile
+    (a duplicate or a bad field answered at receipt, the sweep) is left as it is. Returns how many were
+    processed."""
+    from minsheng.intake import bulk
+
     done = 0
     failed: set[int] = set()
     sources = received_sources()
     started = last_found = time.monotonic()
     while sources and time.monotonic() - started < DRAIN_LIMIT_S:
-        # The oldest pending ids first (ids only: a backlog of thousands sorts in a millisecond), then
-        # each claimed on its own: a worker skips the row another one holds.
+        # The oldest pending ids first (ids only: a backlog of thousands sorts in a millisecond).
         batch = list(
             RawPayload.objects.filter(status=PayloadStatus.PENDING, transport="push", source__in=sources)
             .exclude(pk__in=failed)
             .order_by("pk")
-            .values_list("pk", flat=True)[:CLAIM_BATCH]
+            .values_list("pk", flat=True)[: bulk.BATCH]
         )
         if not batch:
             if time.monotonic() - last_found >= QUIET_S:
@@ -130,28 +132,36 @@ def process_received() -> int:
             time.sleep(0.1)
             continue
         last_found = time.monotonic()
-        for pk in batch:
-            with transaction.atomic():
-                payload = (
-                    RawPayload.objects.select_for_update(skip_locked=True)
-                    .filter(pk=pk, status=PayloadStatus.PENDING)
-                    .first()
-                )
-                if payload is None:  # settled meanwhile, or another worker has it
-                    continue
-                try:
-                    with transaction.atomic():
-                        process_with_parser(payload)
-                except Exception:
-                    # Left pending for the sweep (which counts attempts); the others go on.
-                    log.exception("payload %s could not be processed", pk)
-                    failed.add(pk)
-                else:
-                    done += 1
-            if time.monotonic() - started >= DRAIN_LIMIT_S:
-                break
+        try:
+            done += bulk.process_many(batch)
+        except Exception:
+            log.exception("batch of %s payloads failed; processing them one by one", len(batch))
+            done += _one_by_one(batch, failed)
     if sources and time.monotonic() - started >= DRAIN_LIMIT_S:
         process_received.enqueue()  # more may be waiting: a successor, behind the other tasks
+    return done
+
+
+def _one_by_one(batch: list[int], failed: set[int]) -> int:
+    done = 0
+    for pk in batch:
+        with transaction.atomic():
+            payload = (
+                RawPayload.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=PayloadStatus.PENDING)
+                .first()
+            )
+            if payload is None:  # settled meanwhile, or another worker has it
+                continue
+            try:
+                with transaction.atomic():
+                    process_with_parser(payload)
+            except Exception:
+                # Left pending for the sweep (which counts attempts); the others go on.
+                log.exception("payload %s could not be processed", pk)
+                failed.add(pk)
+            else:
+                done += 1
     return done
 
 

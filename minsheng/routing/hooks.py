@@ -48,7 +48,7 @@ def predicted_category(result) -> Category | None:
     """The category triage would file the appeal under, when it is sure enough to say so."""
     if not result.category or result.category_confidence < 0.5:
         return None
-    return Category.objects.filter(code=result.category).first()
+    return router().categories.get(result.category)
 
 
 def apply_triage(case: Case, result=None) -> Case:
@@ -63,25 +63,31 @@ def apply_triage(case: Case, result=None) -> Case:
         result = triage_appeal(
             appeal.title, appeal.content, appeal.address, case.category, phone=appeal.appellant_phone
         )
+    updates, unit, note = triage_effects(case, result)
+    Case.objects.filter(pk=case.pk).update(**updates)
+    for name, value in updates.items():
+        setattr(case, name, value)
+    if unit is not None:
+        with transaction.atomic():
+            actions.dispatch_case(case, unit, actor=system_dispatcher(), note=note)
+    return case
+
+
+def triage_effects(case: Case, result) -> tuple[dict, Unit | None, str]:
+    """What triage changes on a case waiting for dispatch: the fields to set (its record, and the
+    category and place when the case has none), the unit to send it to straight away (None: the
+    dispatchers decide) and the note of that dispatch. Writes nothing."""
     updates = {"triage": result.as_dict()}
     if not case.category_id and result.category:
-        category = Category.objects.filter(code=result.category).first()
+        category = router().categories.get(result.category)
         if category and (result.direct or result.category_confidence >= 0.5):
             updates["category"] = category
     if not case.township_code and result.township:
         updates.update(
             district_code=result.district, township_code=result.township, community_code=result.community
         )
-    Case.objects.filter(pk=case.pk).update(**updates)
-    for name, value in updates.items():
-        setattr(case, name, value)
-    if result.direct and result.unit_id:
-        unit = router().by_id.get(result.unit_id)
-        with transaction.atomic():
-            actions.dispatch_case(
-                case, unit, actor=system_dispatcher(), note="智能直派：" + "；".join(result.reasons[:3])
-            )
-    return case
+    unit = router().by_id.get(result.unit_id) if result.direct and result.unit_id else None
+    return updates, unit, "智能直派：" + "；".join(result.reasons[:3])
 
 
 def learn_places(case: Case, unit: Unit, *, weight: int) -> int:

@@ -1,0 +1,263 @@
+"""The worker's batch registration (``intake.bulk``) does exactly what one payload at a time does."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from minsheng.appeals.choices import LinkKind
+from minsheng.appeals.models import Appeal
+from minsheng.cases.choices import CaseState
+from minsheng.cases.models import Case
+from minsheng.core import clock
+from minsheng.dedup import service as dedup_service
+from minsheng.dedup.models import DuplicateSuggestion, IndexChange
+from minsheng.dedup.tests.test_intake import BBQ, BBQ_ELSEWHERE, BBQ_NEIGHBOUR, BBQ_RETOLD, _answered
+from minsheng.intake import bulk, service
+from minsheng.intake.models import Partner, PayloadStatus, RawPayload
+from minsheng.routing.hooks import system_dispatcher
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)  # a Wednesday: deadlines in plain working days
+HERE = "甸柳新村三区12号楼"
+NEW_PLACE = "甸柳新村七区8号楼"
+WHERE = "历下区甸柳新村街道" + NEW_PLACE  # sure enough for a direct dispatch
+THEFT = "本人电动车停放在泺口街道清河苑5号楼楼下，今天早上发现被盗，车辆为蓝色，请民警调取监控帮助查找。"
+
+
+def order(
+    ref: str, content: str, phone: str, *, days_ago: float = 0, address: str = "", kind: str = ""
+) -> dict:
+    called = timezone.localtime(NOW - dt.timedelta(days=days_ago))
+    return {
+        "工单编号": ref,
+        "来电时间": called.strftime("%Y-%m-%d %H:%M:%S"),
+        "来电人": "市民",
+        "来电号码": phone,
+        "诉求内容": content,
+        "诉求地址": address,
+        "诉求类型": kind,
+    }
+
+
+def store(record: dict) -> RawPayload:
+    return service.store_raw(
+        channel="hotline_12345",
+        transport="push",
+        source="jn12345",
+        body=json.dumps(record, ensure_ascii=False).encode(),
+    )
+
+
+@pytest.fixture
+def before():
+    """Two matters already registered one at a time: one still open, one answered and closed."""
+    Partner.objects.create(code="jn12345", name="济南12345热线", channel="hotline_12345")
+    system_dispatcher()  # made once here, not once in each run (ids from a sequence are not rolled back)
+    with clock.frozen_at(NOW - dt.timedelta(days=3)):
+        opened = service.process_with_parser(
+            store(order("OPEN", BBQ, "13905311234", days_ago=3, address=HERE))
+        )
+        closed = service.process_with_parser(
+            store(order("DONE", THEFT, "13905312222", days_ago=3, address="天桥区泺口街道清河苑"))
+        )
+        _answered(closed.appeal.case)
+    assert opened.appeal.case_id != closed.appeal.case_id
+    return opened.appeal, Case.objects.get(pk=closed.appeal.case_id)
+
+
+def the_batch() -> list[RawPayload]:
+    return [
+        store(order("B1", BBQ_RETOLD, "13905311234")),  # the open matter, told again: 关联件
+        store(
+            order("B2", BBQ.replace(HERE, NEW_PLACE), "13805310001", address=WHERE, kind="噪音扰民")
+        ),  # new
+        store(order("B3", BBQ_NEIGHBOUR.replace(HERE, NEW_PLACE), "13805310002")),  # joins B2's case
+        store(order("B4", BBQ_ELSEWHERE, "13705312222", address="甸柳新村五区3号楼")),  # another building
+        store(order("B5", BBQ, "12")),  # a bad phone: quarantined
+        store(order("B2", BBQ.replace(HERE, NEW_PLACE), "13805310001")),  # B2 pushed twice in the batch
+        store(order("OPEN", BBQ, "13905311234", days_ago=3, address=HERE)),  # received before
+        store(order("B8", THEFT, "13905312222")),  # the closed matter again: 重复诉求
+    ]
+
+
+def outcome(payloads: list[RawPayload]) -> list:
+    """What the payloads became, with the ids of rows made here replaced by their order of appearance
+    (the two runs take different ids from the sequences)."""
+    names: dict[tuple[str, int], str] = {}
+
+    def name(kind: str, pk):
+        if pk is None:
+            return None
+        if kind == "case" and pk not in made_cases:
+            return f"old case {pk}"
+        if kind == "appeal" and pk not in made_appeals:
+            return f"old appeal {pk}"
+        return names.setdefault((kind, pk), f"{kind} {len([k for k in names if k[0] == kind]) + 1}")
+
+    fresh = [RawPayload.objects.get(pk=p.pk) for p in payloads]
+    made_appeals = set(
+        Appeal.objects.filter(pk__in=[p.appeal_id for p in fresh if p.status == "processed"]).values_list(
+            "pk", flat=True
+        )
+    )
+    made_cases = set(  # opened by one of them (a linked appeal joins a case that may be older)
+        Appeal.objects.filter(pk__in=made_appeals)
+        .exclude(link_kind=LinkKind.LINKED)
+        .values_list("case_id", flat=True)
+    )
+
+    def verdict(data: dict) -> dict:
+        data = {k: v for k, v in data.items() if k not in ("case_number", "at")}
+        if "case_id" in data:
+            data["case_id"], data["appeal_id"] = (
+                name("case", data["case_id"]),
+                name("appeal", data["appeal_id"]),
+            )
+        data["candidates"] = [
+            {
+                **c,
+                "case_id": name("case", c["case_id"]),
+                "appeal_id": name("appeal", c["appeal_id"]),
+                "case_number": 0,
+            }
+            for c in data.get("candidates", [])
+        ]
+        return data
+
+    rows = []
+    for payload in fresh:
+        row = [payload.status, payload.error_field, name("appeal", payload.appeal_id)]
+        if payload.status == PayloadStatus.PROCESSED:
+            appeal = payload.appeal
+            case = appeal.case
+            row += [
+                appeal.link_kind,
+                appeal.township_id,
+                appeal.category_id,
+                verdict(appeal.dedup),
+                name("case", case.pk),
+                case.number.endswith(f"{case.pk:07d}"),
+                case.state,
+                case.responsible_unit_id,
+                case.direct,
+                case.category_id,
+                (case.district_code, case.township_code, case.community_code),
+                name("case", case.repeat_of_id),
+                (case.dispatched_at, case.accept_due_at, case.complete_due_at),
+                {k: v for k, v in case.triage.items()},
+                [
+                    (
+                        e.action,
+                        e.actor_id,
+                        e.actor_unit_id,
+                        e.from_state,
+                        e.to_state,
+                        e.note,
+                        {
+                            **e.data,
+                            **(
+                                {"appeal_id": name("appeal", e.data["appeal_id"])}
+                                if "appeal_id" in e.data
+                                else {}
+                            ),
+                        },
+                    )
+                    for e in case.events.order_by("at", "pk")
+                ],
+                sorted(
+                    (
+                        name("case", s.candidate_case_id),
+                        name("appeal", s.candidate_appeal_id),
+                        s.score,
+                        s.reasons,
+                    )
+                    for s in DuplicateSuggestion.objects.filter(appeal=appeal)
+                ),
+                list(IndexChange.objects.filter(appeal=appeal).values_list("case_id", flat=True))
+                == [appeal.case_id],
+            ]
+        rows.append(row)
+    return rows
+
+
+def run(how) -> tuple[list, int]:
+    """The batch taken ``how``, then undone (the test's own savepoint), the index forgotten."""
+    dedup_service.reset()
+    undo = transaction.atomic()
+    undo._from_testcase = True  # lets the durable transaction of ``process_many`` run inside it
+    with undo, clock.frozen_at(NOW):
+        payloads = the_batch()
+        with CaptureQueriesContext(connection) as statements:
+            how([p.pk for p in payloads])
+        result = outcome(payloads)
+        transaction.set_rollback(True)
+    dedup_service.reset()
+    return result, len(statements)
+
+
+def one_by_one(ids: list[int]) -> None:
+    for pk in ids:
+        service.process_with_parser(RawPayload.objects.get(pk=pk))
+
+
+def test_a_batch_makes_exactly_what_one_payload_at_a_time_makes(before):
+    opened, closed = before
+    singly, statements_singly = run(one_by_one)
+    batched, statements_batched = run(lambda ids: bulk.process_many(ids))
+    assert batched == singly
+    # The point of the batch: a handful of statements per table, not a few dozen per appeal.
+    assert statements_batched * 3 < statements_singly, (statements_batched, statements_singly)
+
+    # And what that is, read in plain terms.
+    b1, b2, b3, b4, b5, b2_again, known, b8 = batched
+    assert b1[0] == "processed" and b1[3] == LinkKind.LINKED and b1[7] == f"old case {opened.case_id}"
+    assert b2[3] == LinkKind.MASTER and b2[7] == "case 1"
+    assert b3[3] == LinkKind.LINKED and b3[7] == "case 1", (
+        "an appeal joins a case opened earlier in its batch"
+    )
+    assert b4[3] == LinkKind.MASTER and b4[7] == "case 2"
+    assert any("楼栋不同" in reason for reason in b4[6]["reasons"])
+    assert b5[:2] == ["quarantined", "appellant_phone"]
+    assert b2_again[0] == "duplicate" and b2_again[2] == b2[2]
+    assert known[0] == "duplicate" and known[2] == f"old appeal {opened.pk}"
+    assert b8[3] == LinkKind.REPEAT and b8[6]["decision"] == "repeat" and b8[14] == f"old case {closed.pk}"
+    assert all(row[-1] for row in batched if row[0] == "processed"), "every appeal is in the index journal"
+    assert any(row[9] == CaseState.DISPATCHED for row in batched if row[0] == "processed")
+
+
+def test_after_a_batch_commits_the_index_holds_its_appeals(before):
+    with clock.frozen_at(NOW):
+        payloads = the_batch()
+        assert bulk.process_many([p.pk for p in payloads]) == len(payloads)
+        new_case = RawPayload.objects.get(pk=payloads[1].pk).appeal.case
+        # Another process, starting from the journal, links the next retelling to the batch's case.
+        dedup_service.reset()
+        later = service.process_with_parser(
+            store(order("C1", BBQ_NEIGHBOUR.replace(HERE, NEW_PLACE), "13805310003"))
+        )
+    assert later.appeal.case_id == new_case.pk and later.appeal.link_kind == LinkKind.LINKED
+
+
+def test_a_batch_that_fails_writes_nothing_and_forgets_what_it_indexed(before, monkeypatch):
+    with clock.frozen_at(NOW):
+        payloads = the_batch()
+        before_index = dedup_service.index()
+
+        def broken(self):
+            raise RuntimeError("disk full")
+
+        monkeypatch.setattr(bulk._Writer, "save", broken)
+        undo = transaction.atomic()
+        undo._from_testcase = True
+        with pytest.raises(RuntimeError), undo:
+            bulk.process_many([p.pk for p in payloads])
+    assert dedup_service.index() is not before_index, "the index holding uncommitted appeals is dropped"
+    assert RawPayload.objects.filter(pk__in=[p.pk for p in payloads], status="pending").count() == len(
+        payloads
+    )
+    assert not Appeal.objects.filter(external_ref__startswith="B").exists()
