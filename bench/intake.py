@@ -146,7 +146,7 @@ def load_places() -> list[str]:
         district = names.get(township["code"][:6], "")
         places.append(f"{district}{township['name']}")
         communities = by_township.get(township["code"], [])
-        for community in rng.sample(communities, k=min(3, len(communities))):
+        for community in communities:
             places.append(f"{rng.choice((district, ''))}{township['name']}{community}")
     return places
 
@@ -176,22 +176,62 @@ def phone(rng: random.Random) -> str:
     return ""
 
 
+# Real citizens' words when the Teddy Cup messages are at hand (read at run time, never copied): their
+# length and variety are what duplicate detection meets in production, where the 15 templates above
+# make every appeal a near-duplicate candidate of thousands. Read once, before the clients fork.
+TEDDY = ROOT.parent / "shared" / "data" / "teddycup2020"
+CLAUSES: list[str] = []  # clauses of the messages, when ``--text teddy``
+TITLES: list[str] = []
+RETELL_SHARE = 0.08  # a work order that retells a recent one (another caller, the same matter)
+_recent: list[dict] = []  # this client's recent work orders (each client is its own process)
+
+
+def load_messages() -> int:
+    """Clauses and titles of the messages. A work order recombines a few of them: a run takes tens of
+    thousands of work orders, more than there are messages, and a message drawn twice would be a
+    duplicate that the detector rightly links (half the appeals, in a first try)."""
+    from dedup_labelled import load_messages as teddy_messages
+
+    CLAUSES.clear()
+    TITLES.clear()
+    messages = teddy_messages(TEDDY)
+    for message in messages:
+        if message.title:
+            TITLES.append(message.title)
+        CLAUSES.extend(c for c in re.split(r"(?<=[，。！？；])", message.detail) if 6 <= len(c) <= 80)
+    return len(messages)
+
+
 def work_order(rng: random.Random, places: list[str], ref: str, now: dt.datetime) -> dict:
     """One 12345 work order in the partner's own field names (the default mapping)."""
-    hint, template = rng.choice(WORK_ORDER_TEMPLATES)
-    place = rng.choice(places)
-    house = f"{rng.randrange(1, 40)}号楼{rng.randrange(1, 6)}单元"
     received = now - dt.timedelta(seconds=rng.randrange(60, 3 * 86400))
-    return {
+    common = {
         "工单编号": ref,
         "来电时间": received.strftime("%Y-%m-%d %H:%M:%S"),
         "来电人": person(rng),
         "来电号码": phone(rng),
-        "诉求内容": template.format(place=place),
-        "诉求地址": f"{place}{house}",
-        "诉求类型": hint,
         "办理时限": "5个工作日",
     }
+    if _recent and rng.random() < RETELL_SHARE:
+        told = rng.choice(_recent)
+        clauses = [c for c in re.split(r"(?<=[，。！？；])", told["诉求内容"]) if c]
+        if len(clauses) > 2:
+            clauses.pop(rng.randrange(1, len(clauses)))
+        return {**told, **common, "诉求内容": "".join(clauses)}
+    place = rng.choice(places)
+    house = f"{rng.randrange(1, 40)}号楼{rng.randrange(1, 6)}单元"
+    if CLAUSES:
+        # As long as a typical message (median ~220 characters): a title and five to fourteen clauses.
+        body = "".join(rng.sample(CLAUSES, rng.randint(5, 14)))
+        hint, content = "", f"{rng.choice(TITLES)}。{place}{house}，{body}"
+    else:
+        hint, template = rng.choice(WORK_ORDER_TEMPLATES)
+        content = template.format(place=place)
+    order = {**common, "诉求内容": content, "诉求地址": f"{place}{house}", "诉求类型": hint}
+    _recent.append(order)
+    if len(_recent) > 200:
+        _recent.pop(0)
+    return order
 
 
 # --- databases -------------------------------------------------------------------------------------------
@@ -327,9 +367,11 @@ def stop(process: subprocess.Popen | None) -> None:
 RequestMaker = Callable[[random.Random, int, int], tuple[str, bytes, dict[str, str]]]
 
 
-def _client(index, port, make, warm_end, end, expect, queue) -> None:
-    """One closed-loop client: send, wait for the whole answer, record, repeat until ``end``."""
-    rng = random.Random(1000 + index)
+def _client(index, port, make, warm_end, end, expect, queue, schedule=None, seed=0) -> None:
+    """One closed-loop client: send, wait for the whole answer, record, repeat until ``end``. With
+    ``schedule`` (first send time, interval) it is paced: request n leaves at first + n × interval,
+    at once when the client is late (the answers lag), so the offered rate holds whatever happens."""
+    rng = random.Random(seed * 1_000_003 + 1000 + index)  # each run of clients its own work orders
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     samples: list[tuple[float, int]] = []  # (latency s, status) of requests finished in the window
     errors: dict[str, int] = {}
@@ -340,6 +382,11 @@ def _client(index, port, make, warm_end, end, expect, queue) -> None:
         if cpu_at_warm_end is None and time.monotonic() >= warm_end:
             cpu_at_warm_end = time.process_time()
         path, body, headers = make(rng, index, seq)
+        if schedule is not None:
+            due = schedule[0] + seq * schedule[1]
+            if due >= end:
+                break
+            time.sleep(max(0.0, due - time.monotonic()))
         started = time.perf_counter()
         try:
             conn.request("POST", path, body, headers)
@@ -454,14 +501,26 @@ def drive(
     duration: float,
     expect: int,
     cpu: CpuWindow | None = None,
+    rate: float | None = None,
+    seed: int = 0,
 ):
-    """Run ``concurrency`` client processes for warm-up + duration seconds; rate, latency and CPU."""
+    """Run ``concurrency`` client processes for warm-up + duration seconds; rate, latency and CPU.
+    ``rate``: the clients together offer this many requests a second (paced), else as many as they can."""
     context = multiprocessing.get_context("fork")  # children inherit the request maker and the text
     queue = context.Queue()
     start = time.monotonic() + 0.5  # all clients share one clock (CLOCK_MONOTONIC is system-wide)
     warm_end, end = start + warmup, start + warmup + duration
+    interval = concurrency / rate if rate else None
     clients = [
-        context.Process(target=_client, args=(i, port, make, warm_end, end, expect, queue), daemon=True)
+        context.Process(
+            target=_client,
+            args=(i, port, make, warm_end, end, expect, queue),
+            kwargs={
+                "schedule": (start + i * interval / concurrency, interval) if interval else None,
+                "seed": seed,
+            },
+            daemon=True,
+        )
         for i in range(concurrency)
     ]
     for client in clients:
@@ -633,6 +692,58 @@ def drain(workers: list[subprocess.Popen], limit_s: float) -> dict:
     return figures
 
 
+def registration_delays(start_unix: float, end_unix: float) -> dict:
+    """Of the pushes received in the window: how long from the acknowledgement to the registered
+    appeal (p50, p99, max), and how many were still waiting when the window ended."""
+    with psycopg.connect(f"{SERVER}/{DB_MAIN}") as conn:
+        p50, p99, longest, late = conn.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)),"
+            " percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)),"
+            " max(extract(epoch FROM processed_at - received_at)),"
+            " count(*) FILTER (WHERE processed_at IS NULL OR processed_at > to_timestamp(%s))"
+            " FROM intake_rawpayload WHERE transport = 'push'"
+            " AND received_at >= to_timestamp(%s) AND received_at < to_timestamp(%s)",
+            (end_unix, start_unix, end_unix),
+        ).fetchone()
+    return {
+        "registration_delay_p50_s": round(float(p50), 2) if p50 is not None else None,
+        "registration_delay_p99_s": round(float(p99), 2) if p99 is not None else None,
+        "registration_delay_max_s": round(float(longest), 2) if longest is not None else None,
+        "unregistered_at_window_end": late,
+    }
+
+
+def wait_for_empty_queue(limit_s: float) -> int:
+    started = time.monotonic()
+    pending, _ = payload_counts()
+    while pending and time.monotonic() - started < limit_s:
+        time.sleep(0.5)
+        pending, _ = payload_counts()
+    return pending
+
+
+def bench_sustained(args, port: int, gunicorn, make: RequestMaker) -> dict:
+    """Pushes offered at a steady ``--rate`` while the worker registers them: the rate is sustained
+    when the appeals registered in the window keep up with the pushes acknowledged in it and the
+    delay from acknowledgement to appeal stays short (it grows without bound when they do not)."""
+    figures = drive(
+        port,
+        make,
+        concurrency=args.concurrency,
+        warmup=args.warmup,
+        duration=args.duration,
+        expect=202,
+        cpu=CpuWindow(gunicorn.pid, DB_MAIN),
+        rate=args.rate,
+        seed=1,
+    )
+    start, end = figures["window_unix"]
+    registered = processed_between(start, end) / (end - start)
+    figures.update(registration_delays(start, end), registered_per_s=round(registered, 1))
+    figures["backlog_at_end"] = payload_counts()[0]
+    return figures
+
+
 def bench_push(args, partner: Partner, places: list[str]) -> dict:
     port = free_port()
     gunicorn = start_gunicorn(
@@ -642,6 +753,14 @@ def bench_push(args, partner: Partner, places: list[str]) -> dict:
     try:
         wait_until_up(port, "/healthz", gunicorn)
         make = push_maker(partner, places, run_id=f"B{int(time.time()) % 10**6:06d}")
+        sustained = {}
+        if workers and args.rate:
+            print(f"    sustained: {args.rate:.0f}/s offered for {args.duration:.0f} s", flush=True)
+            sustained = bench_sustained(args, port, gunicorn, make)
+            print(f"    {sustained}", flush=True)
+            wait_for_empty_queue(args.drain)
+            make = push_maker(partner, places, run_id=f"C{int(time.time()) % 10**6:06d}")
+        print("    capacity: closed loop", flush=True)
         figures = drive(
             port,
             make,
@@ -650,7 +769,9 @@ def bench_push(args, partner: Partner, places: list[str]) -> dict:
             duration=args.duration,
             expect=201 if args.sync else 202,
             cpu=CpuWindow(gunicorn.pid, DB_MAIN),
+            seed=2,
         )
+        figures["sustained"] = sustained
         if workers:
             start, end = figures["window_unix"]
             figures["processed_during_push_per_s"] = round(processed_between(start, end) / (end - start), 1)
@@ -998,6 +1119,18 @@ def main() -> None:
     )
     parser.add_argument("--bg-workers", type=int, default=1, help="db_worker processes (answer on receipt)")
     parser.add_argument(
+        "--rate",
+        type=float,
+        default=TARGET_RATE,
+        help="pushes a second offered in the sustained test (0: skip it; answer on receipt only)",
+    )
+    parser.add_argument(
+        "--text",
+        choices=("teddy", "templates"),
+        default="teddy",
+        help="work-order texts: Teddy Cup messages (when ../shared has them) or the 15 templates",
+    )
+    parser.add_argument(
         "--drain", type=float, default=60.0, help="at most this many seconds of draining after the push"
     )
     parser.add_argument("--skip-import", action="store_true")
@@ -1021,6 +1154,11 @@ def main() -> None:
         "bg_workers": 0 if args.sync else args.bg_workers,
     }
     places = load_places()
+    if args.text == "teddy" and TEDDY.exists():
+        figures["text"] = f"Teddy Cup 2020 messages ({load_messages()}), Jinan places and house numbers"
+    else:
+        figures["text"] = f"{len(WORK_ORDER_TEMPLATES)} templates with Jinan places"
+    figures["text"] += f"; {RETELL_SHARE:.0%} retell a recent work order"
     try:
         print(f"[setup] database {DB_MAIN}: migrate, load-org jinan, partner {PARTNER_CODE}", flush=True)
         keys = setup_main(on_receipt=not args.sync)
@@ -1033,11 +1171,34 @@ def main() -> None:
         )
         load_before = os.getloadavg()[0]
         push = bench_push(args, partner, places)
+        sustained = push.pop("sustained")
+        if sustained:
+            # The headline: appeals registered (triage and duplicate detection included) per second
+            # while pushes arrive steadily, and the partner's wait for its answer meanwhile.
+            figures.update(
+                push_rate_per_s=round(min(sustained["rate_per_s"], sustained["registered_per_s"]), 1),
+                push_p50_ms=sustained.get("p50_ms"),
+                push_p95_ms=sustained.get("p95_ms"),
+                push_p99_ms=sustained.get("p99_ms"),
+                sustained_offered_per_s=args.rate,
+                sustained_acknowledged_per_s=sustained["rate_per_s"],
+                sustained_registered_per_s=sustained["registered_per_s"],
+                **{
+                    k: sustained[k] for k in sustained if k.startswith(("registration_delay", "unregistered"))
+                },
+                sustained_backlog_at_end=sustained["backlog_at_end"],
+                **{f"sustained_{k}": sustained[k] for k in CPU_KEYS if k in sustained},
+            )
+        else:
+            figures.update(
+                push_rate_per_s=push["rate_per_s"],
+                push_p50_ms=push.get("p50_ms"),
+                push_p95_ms=push.get("p95_ms"),
+                push_p99_ms=push.get("p99_ms"),
+            )
         figures.update(
-            push_rate_per_s=push["rate_per_s"],
-            push_p50_ms=push.get("p50_ms"),
-            push_p95_ms=push.get("p95_ms"),
-            push_p99_ms=push.get("p99_ms"),
+            ack_capacity_per_s=push["rate_per_s"],
+            ack_capacity_p99_ms=push.get("p99_ms"),
             push_ok=push["ok"],
             push_failed=push["failed"],
             **{k: v for k, v in push.items() if k.startswith(("processed_", "backlog_", "drain_"))},
@@ -1082,7 +1243,7 @@ def main() -> None:
                     helpdesk_version=helpdesk["version"],
                     tickets_created=helpdesk["tickets_created"],
                     ratio_vs_helpdesk=(
-                        round(push["rate_per_s"] / helpdesk["rate_per_s"], 2)
+                        round(figures["push_rate_per_s"] / helpdesk["rate_per_s"], 2)
                         if helpdesk["rate_per_s"]
                         else None
                     ),

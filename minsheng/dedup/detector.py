@@ -298,6 +298,8 @@ class Features:
     channel: str | None
     question: bool = False  # a question put to the police (a consultation category, or worded as one)
     weights: np.ndarray | None = None  # the text's weights, set by the detector for one query
+    # the text's bigram keys without given place names, by those names (see ``Detector._evidence``)
+    without_places: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
 
 
 def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -801,8 +803,12 @@ class Detector:
         if agree:
             shared = [*agree, *(p for p in c_places if any(_same_place(p, a) for a in agree))]
             names = {clean_text(n) for p in shared for n in (p.name, p.core)}
-            names = sorted((n for n in names if n), key=len, reverse=True)
-            topic_keys = (_without_places(q.text.clean, names), _without_places(c_text.clean, names))
+            names = tuple(sorted((n for n in names if n), key=len, reverse=True))
+            # The query's side is the same for every candidate about the same places: computed once.
+            mine = q.without_places.get(names)
+            if mine is None:
+                mine = q.without_places[names] = _without_places(q.text.clean, names)
+            topic_keys = (mine, _without_places(c_text.clean, names))
         sim = self._similarity(q.text, c_text, topic_keys, q.weights)
         if not conflicts and sim.text >= 0.3:
             # similar wording: worth looking for a place swapped for a name the extractor missed
@@ -1151,9 +1157,17 @@ def compare_places(
         (q_places, q_unmatched, c_places, c_clean, True),
         (c_places, c_unmatched, q_places, q_clean, False),
     ):
+        # The other side's names by kind: a long text names dozens of places, and each is compared
+        # with the other side's names of its own kind only (what ``_same_place`` would conclude).
+        their_cores: dict[str, set[str]] = {}
+        for o in theirs:
+            their_cores.setdefault(o.kind, set()).add(o.core)
         for p in mine:
-            matched = any(p.kind == o.kind and _same_place(p, o) for o in theirs) or (
-                p.kind != BUILDING_KIND and p.core in their_text
+            cores = their_cores.get(p.kind, ())
+            matched = (
+                p.core in cores
+                or any(_tail(p.core, o) for o in cores)
+                or (p.kind != BUILDING_KIND and p.core in their_text)
             )
             if not matched:
                 mine_unmatched.setdefault(p.kind, []).append(p)

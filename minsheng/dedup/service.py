@@ -477,13 +477,22 @@ def decide(matches, known: dict[int, Case] | None = None) -> Comparison:
     those it read before), filled with the ones read here."""
     if not matches:
         return Comparison()
-    case_ids = {case_id_of(m.group_id) for m in matches if m.group_id and m.group_id.startswith("c")}
-    if known is None:
-        cases = Case.objects.in_bulk(case_ids)
+    # Only a link or a suggestion names its case; a weaker match lends its reasons at most.
+    case_ids = {
+        case_id_of(m.group_id)
+        for m in matches
+        if m.decision in (LINK, SUGGEST) and m.group_id and m.group_id.startswith("c")
+    }
+    # The verdict needs a case's number and state only (a link re-reads its case under a row lock).
+    cases = Case.objects.only("pk", "number", "state")
+    if not case_ids:
+        cases = {}
+    elif known is None:
+        cases = cases.in_bulk(case_ids)
     else:
         missing = case_ids - known.keys()
         if missing:
-            known.update(Case.objects.in_bulk(missing))
+            known.update(cases.in_bulk(missing))
         cases = known
     best = None
     suggestions = []

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_save
 
 from minsheng.appeals.choices import LinkKind
@@ -64,9 +64,7 @@ def process_many(payload_ids: list[int]) -> int:
         entries = _known_work_orders(entries, settled)
         _triage(entries)
         _register(entries, comparisons, settled)
-        RawPayload.objects.bulk_update(
-            settled, ["status", "appeal", "processed_at", "error", "error_field"], batch_size=500
-        )
+        _save_settled(settled)
         return len(settled)
 
 
@@ -91,6 +89,32 @@ def _settle(payload: RawPayload, status: str, appeal: Appeal) -> RawPayload:
     payload.status, payload.appeal, payload.processed_at = status, appeal, clock.now()
     payload.error = payload.error_field = ""
     return payload
+
+
+def _save_settled(settled: list[RawPayload]) -> None:
+    """Each payload's new status, appeal and error. PostgreSQL: one UPDATE joined to arrays of the
+    values; ``bulk_update``'s CASE expression per row and field cost more than the batch's inserts."""
+    fields = ["status", "appeal", "processed_at", "error", "error_field"]
+    if connection.vendor != "postgresql":
+        RawPayload.objects.bulk_update(settled, fields, batch_size=500)
+        return
+    table = connection.ops.quote_name(RawPayload._meta.db_table)
+    with connection.cursor() as cursor:
+        # The table's name from the model, every value a parameter.
+        cursor.execute(
+            f"UPDATE {table} AS p SET status = v.status, appeal_id = v.appeal_id,"  # noqa: S608
+            " processed_at = v.processed_at, error = v.error, error_field = v.error_field"
+            " FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::timestamptz[], %s::text[], %s::text[])"
+            " AS v(id, status, appeal_id, processed_at, error, error_field) WHERE p.id = v.id",
+            [
+                [p.pk for p in settled],
+                [p.status for p in settled],
+                [p.appeal_id for p in settled],
+                [p.processed_at for p in settled],
+                [p.error for p in settled],
+                [p.error_field for p in settled],
+            ],
+        )
 
 
 def _known_work_orders(entries: list[_Entry], settled: list[RawPayload]) -> list[_Entry]:
