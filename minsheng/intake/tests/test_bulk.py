@@ -261,3 +261,29 @@ def test_a_batch_that_fails_writes_nothing_and_forgets_what_it_indexed(before, m
         payloads
     )
     assert not Appeal.objects.filter(external_ref__startswith="B").exists()
+
+
+def test_a_payload_that_breaks_its_batch_is_isolated_and_the_others_are_registered(before, monkeypatch):
+    from minsheng.intake import tasks
+    from minsheng.routing import hooks
+
+    real = hooks.triage_appeal
+
+    def fragile(title, content, *args, **kwargs):
+        if "BOOM" in content:
+            raise RuntimeError("a bug met by one work order")
+        return real(title, content, *args, **kwargs)
+
+    monkeypatch.setattr(hooks, "triage_appeal", fragile)  # the one-by-one path looks it up here
+    monkeypatch.setattr(bulk, "triage_appeal", fragile)
+    Partner.objects.filter(code="jn12345").update(answer_on_receipt=True)
+    monkeypatch.setattr(tasks, "QUIET_S", 0.0)
+    with clock.frozen_at(NOW):
+        good = [store(order(f"G{n}", THEFT.replace("5号楼", f"{n}号楼"), f"1390531000{n}")) for n in range(3)]
+        bad = store(order("BAD", "BOOM " + THEFT, "13905319999"))
+        assert tasks.process_received.call() == 3
+    statuses = dict(
+        RawPayload.objects.filter(pk__in=[p.pk for p in [*good, bad]]).values_list("pk", "status")
+    )
+    assert [statuses[p.pk] for p in good] == ["processed"] * 3
+    assert statuses[bad.pk] == "pending", "left for the sweep, which counts its tries and quarantines it"
