@@ -20,8 +20,13 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         parser.add_argument("--workers", type=int, default=2)
+        # Threads overlap a request's wait for its commit with another's work. A partner pushing
+        # hundreds of work orders a second is better served by plain (sync) workers, ``--threads 1``:
+        # each answer costs less CPU, which the background worker registering them needs (README,
+        # "Intake throughput").
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", "4")))
 
-    def handle(self, *args, port, host, workers, **options):
+    def handle(self, *args, port, host, workers, threads, **options):
         bin_dir = os.path.dirname(sys.executable)
         minsheng = [sys.executable, "-m", "minsheng"]
         commands = {
@@ -33,7 +38,7 @@ class Command(BaseCommand):
                 "--workers",
                 str(workers),
                 "--threads",
-                "4",
+                str(threads),
                 "--access-logfile",
                 "-",
                 "--timeout",
