@@ -263,13 +263,25 @@ class _Text:
     """A text's comparable form: cleaned string, sorted bigram keys, and (computed when first
     needed: indexing does not need it, scoring does) the prior document counts of the keys."""
 
-    __slots__ = ("_ids", "_prior", "clean", "keys")
+    __slots__ = ("_ids", "_prior", "_without", "clean", "keys")
 
     def __init__(self, clean: str):
         self.clean = clean
         self.keys = bigram_keys(clean)
         self._prior: np.ndarray | None = None
         self._ids: tuple[frozenset[str], frozenset[str]] | None = None
+        self._without: dict[tuple[str, ...], np.ndarray] | None = None
+
+    def without_places(self, names: tuple[str, ...]) -> np.ndarray:
+        """``_without_places`` of this text, kept per ``names``: a query is scored against many
+        appeals about the same places, and a stored appeal (``Detector._stored_text`` keeps the
+        recently used ones) against many queries about them."""
+        if self._without is None:
+            self._without = {}
+        found = self._without.get(names)
+        if found is None:
+            found = self._without[names] = _without_places(self.clean, names)
+        return found
 
     @property
     def ids(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -298,8 +310,6 @@ class Features:
     channel: str | None
     question: bool = False  # a question put to the police (a consultation category, or worded as one)
     weights: np.ndarray | None = None  # the text's weights, set by the detector for one query
-    # the text's bigram keys without given place names, by those names (see ``Detector._evidence``)
-    without_places: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
 
 
 def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -804,11 +814,7 @@ class Detector:
             shared = [*agree, *(p for p in c_places if any(_same_place(p, a) for a in agree))]
             names = {clean_text(n) for p in shared for n in (p.name, p.core)}
             names = tuple(sorted((n for n in names if n), key=len, reverse=True))
-            # The query's side is the same for every candidate about the same places: computed once.
-            mine = q.without_places.get(names)
-            if mine is None:
-                mine = q.without_places[names] = _without_places(q.text.clean, names)
-            topic_keys = (mine, _without_places(c_text.clean, names))
+            topic_keys = (q.text.without_places(names), c_text.without_places(names))
         sim = self._similarity(q.text, c_text, topic_keys, q.weights)
         if not conflicts and sim.text >= 0.3:
             # similar wording: worth looking for a place swapped for a name the extractor missed
