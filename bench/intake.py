@@ -191,7 +191,7 @@ def phone(rng: random.Random) -> str:
 
 # Real citizens' words when the Teddy Cup messages are at hand (read at run time, never copied): their
 # length and variety are what duplicate detection meets in production, where the 15 templates above
-# make every appeal a near-duplicate candidate of thousands. Read once, before the clients fork.
+# make every appeal a candidate of many others. Read once, before the clients fork.
 TEDDY = ROOT.parent / "shared" / "data" / "teddycup2020"
 CLAUSES: list[str] = []  # clauses of the messages, when ``--text teddy``
 TITLES: list[str] = []
@@ -234,7 +234,8 @@ def work_order(rng: random.Random, places: list[str], ref: str, now: dt.datetime
     place = rng.choice(places)
     house = f"{rng.randrange(1, 40)}号楼{rng.randrange(1, 6)}单元"
     if CLAUSES:
-        # As long as a typical message (median ~220 characters): a title and five to fourteen clauses.
+        # About as long as a message: a title and five to fourteen clauses (median ~180 characters with
+        # the place; the messages' is ~220).
         body = "".join(rng.sample(CLAUSES, rng.randint(5, 14)))
         hint, content = "", f"{rng.choice(TITLES)}。{place}{house}，{body}"
     else:
@@ -714,7 +715,8 @@ def drain(workers: list[subprocess.Popen], limit_s: float) -> dict:
 
 def registration_delays(start_unix: float, end_unix: float) -> dict:
     """Of the pushes received in the window: how long from the acknowledgement to the registered
-    appeal (p50, p99, max), and how many were still waiting when the window ended."""
+    appeal (p50, p99, max; of those registered by now), and how many were still waiting when the
+    window ended."""
     with psycopg.connect(f"{SERVER}/{DB_MAIN}") as conn:
         p50, p99, longest, late = conn.execute(
             "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM processed_at - received_at)),"
