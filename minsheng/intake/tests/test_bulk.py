@@ -230,17 +230,24 @@ def test_a_batch_makes_exactly_what_one_payload_at_a_time_makes(before):
     assert any(row[9] == CaseState.DISPATCHED for row in batched if row[0] == "processed")
 
 
-def test_after_a_batch_commits_the_index_holds_its_appeals(before):
+def test_another_process_learns_a_committed_batch_from_the_journal(before):
+    other = dedup_service.Index()  # another worker's index, up to date before the batch
+    other.ensure()
     with clock.frozen_at(NOW):
         payloads = the_batch()
         assert bulk.process_many([p.pk for p in payloads]) == len(payloads)
-        new_case = RawPayload.objects.get(pk=payloads[1].pk).appeal.case
-        # Another process, starting from the journal, links the next retelling to the batch's case.
-        dedup_service.reset()
-        later = service.process_with_parser(
-            store(order("C1", BBQ_NEIGHBOUR.replace(HERE, NEW_PLACE), "13805310003"))
+    made = list(
+        Appeal.objects.filter(
+            pk__in=RawPayload.objects.filter(pk__in=[p.pk for p in payloads], status="processed").values(
+                "appeal_id"
+            )
         )
-    assert later.appeal.case_id == new_case.pk and later.appeal.link_kind == LinkKind.LINKED
+    )
+    assert other.catch_up() == len(made) == 5
+    # Each appeal in the case it joined: B3 in the case B2 opened within the batch.
+    assert {other.detector.group_of(str(a.pk)) for a in made} == {f"c{a.case_id}" for a in made}
+    b2, b3 = (RawPayload.objects.get(pk=payloads[i].pk).appeal for i in (1, 2))
+    assert other.detector.group_of(str(b3.pk)) == other.detector.group_of(str(b2.pk)) == f"c{b2.case_id}"
 
 
 def test_a_batch_that_fails_writes_nothing_and_forgets_what_it_indexed(before, monkeypatch):
