@@ -56,7 +56,9 @@ from .places import (
 )
 from .text import (
     bigram_keys,
+    bigram_sequence,
     clean_text,
+    codepoints,
     hash32,
     identifiers,
     is_consultation,
@@ -81,6 +83,9 @@ _QUESTION = 1  # record flag: a question put to the police
 _PLACE_TOPIC = (0.015, 0.05)
 _LEAF_SHIFT = 0.2
 _DF_BITS = 22
+# Stored appeals whose comparable text and places are kept (``Detector._stored``): some minutes of
+# heavy intake, a few kB each.
+_STORED_CACHE = 8192
 _DF_MASK = np.uint32((1 << _DF_BITS) - 1)
 # The prior counts as this many appeals: enough to weigh a small CSV sensibly, soon outweighed by
 # the appeals actually indexed.
@@ -260,28 +265,44 @@ def normalize_id_number(number: str | None) -> str | None:
 
 
 class _Text:
-    """A text's comparable form: cleaned string, sorted bigram keys, and (computed when first
-    needed: indexing does not need it, scoring does) the prior document counts of the keys."""
+    """A text's comparable form: cleaned string, sorted bigram keys, and what scoring needs besides
+    (computed when first needed: indexing does not need it): the prior document counts of the keys,
+    their buckets in the document-frequency table, and which of them lie outside given place names."""
 
-    __slots__ = ("_ids", "_prior", "_without", "clean", "keys")
+    __slots__ = ("_buckets", "_ids", "_positions", "_prior", "_without", "clean", "keys")
 
     def __init__(self, clean: str):
         self.clean = clean
         self.keys = bigram_keys(clean)
         self._prior: np.ndarray | None = None
+        self._buckets: np.ndarray | None = None
         self._ids: tuple[frozenset[str], frozenset[str]] | None = None
+        self._positions: np.ndarray | None = None
         self._without: dict[tuple[str, ...], np.ndarray] | None = None
 
     def without_places(self, names: tuple[str, ...]) -> np.ndarray:
-        """``_without_places`` of this text, kept per ``names``: a query is scored against many
-        appeals about the same places, and a stored appeal (``Detector._stored_text`` keeps the
-        recently used ones) against many queries about them."""
+        """Which of ``keys`` occur outside every place name in ``names`` (longest first) and every
+        location word (``_outside_places``). Kept per ``names``: a query is scored against many
+        appeals about the same places, and a stored appeal (``Detector._stored`` keeps the recently
+        used ones) against many queries about them."""
         if self._without is None:
             self._without = {}
         found = self._without.get(names)
         if found is None:
-            found = self._without[names] = _without_places(self.clean, names)
+            if self._positions is None:
+                # each bigram of the text (in order) as an index into the sorted unique keys
+                self._positions = np.searchsorted(self.keys, bigram_sequence(self.clean))
+            found = np.zeros(len(self.keys), dtype=bool)
+            found[self._positions[_outside_places(self.clean, names)]] = True
+            self._without[names] = found
         return found
+
+    @property
+    def buckets(self) -> np.ndarray:
+        """The keys' buckets in the document-frequency tables."""
+        if self._buckets is None:
+            self._buckets = hash32(self.keys) & _DF_MASK
+        return self._buckets
 
     @property
     def ids(self) -> tuple[frozenset[str], frozenset[str]]:
@@ -297,6 +318,77 @@ class _Text:
         return self._prior
 
 
+class _PlaceNames:
+    """Every place the detector has stored, interned (appeals keep ids), and, by kind, which of them
+    may be one place written two ways: the same core, or one core the tail of the other
+    (``_same_places``). A query looks up the ids its own places are once, and then compares with
+    each candidate by id, however many names either side has."""
+
+    __slots__ = ("_by_core", "_by_tail", "index", "table")
+
+    def __init__(self, table: Sequence[Place] = ()):
+        self.table: list[Place] = []
+        self.index: dict[Place, int] = {}
+        self._by_core: dict[tuple[str, str], set[int]] = {}  # (kind, core) → ids
+        self._by_tail: dict[tuple[str, str], set[int]] = {}  # (kind, core or a tail of it) → ids
+        for place in table:
+            self.intern(place)
+
+    def intern(self, place: Place) -> int:
+        pid = self.index.get(place)
+        if pid is None:
+            pid = self.index[place] = len(self.table)
+            self.table.append(place)
+            self._by_core.setdefault((place.kind, place.core), set()).add(pid)
+            for tail in _tails(place.core):
+                self._by_tail.setdefault((place.kind, tail), set()).add(pid)
+        return pid
+
+    def same(self, place: Place) -> frozenset[int]:
+        """Ids of the stored places that ``place`` may be: those whose core is or ends with its
+        core, and those whose core it ends with."""
+        kind = place.kind
+        ids = set(self._by_tail.get((kind, place.core), ()))
+        for tail in _tails(place.core, proper=True):
+            ids.update(self._by_core.get((kind, tail), ()))
+        return frozenset(ids)
+
+
+@dataclass(slots=True)
+class _Stored:
+    """A stored appeal as a query compares with it (``Detector._stored``)."""
+
+    text: _Text
+    place_ids: list[int]
+    places: list[Place]
+
+
+class _Mentions:
+    """A query's places, each with the ids of the stored places it may be (``_PlaceNames.same``)."""
+
+    __slots__ = ("all", "any", "specific")
+
+    def __init__(self, places: Sequence[Place], names: _PlaceNames):
+        self.all = [(p, names.same(p)) for p in places]
+        self.specific = [(p, same) for p, same in self.all if p.kind in SPECIFIC_KINDS]
+        self.any: frozenset[int] = frozenset().union(*(same for _, same in self.all))
+
+
+@functools.lru_cache(maxsize=65536)
+def _tails(core: str, proper: bool = False) -> frozenset[str]:
+    """``core`` and its tails of two characters or more (``_tail``); only the shorter tails when
+    ``proper``."""
+    return frozenset(core[i:] for i in range(1 if proper else 0, len(core) - 1)) | (
+        frozenset() if proper else {core}
+    )
+
+
+@functools.lru_cache(maxsize=65536)
+def _clean_name(name: str) -> str:
+    """``clean_text`` of a place name: names recur in thousands of comparisons."""
+    return clean_text(name)
+
+
 @dataclass(slots=True)
 class Features:
     """What the detector extracts from a record (also what a query computes)."""
@@ -310,6 +402,7 @@ class Features:
     channel: str | None
     question: bool = False  # a question put to the police (a consultation category, or worded as one)
     weights: np.ndarray | None = None  # the text's weights, set by the detector for one query
+    mentions: _Mentions | None = None  # the places as stored ones, set by the detector for one query
 
 
 def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -324,11 +417,24 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
 class _Similarity:
     cosine: float  # weighted cosine of the bigram sets
     containment: float  # weighted share of the shorter text found in the longer, length-discounted
-    topic: float  # similarity without the bigrams of the shared place names
+    topic: float  # similarity without the bigrams of the shared place names (see ``narrow``)
+    # (weights of a's keys, weights of b's, which keys of a b has) for ``narrow``
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def text(self) -> float:
         return max(self.cosine, self.containment)
+
+    def narrow(self, keep_a: np.ndarray, keep_b: np.ndarray) -> None:
+        """Set ``topic`` to the similarity of the kept keys of each text only (``_Text.without_places``:
+        without the shared place names): the larger of the cosine and half the containment of the
+        shorter text (a neighbour's short note: its few facts, all in the other appeal)."""
+        if self.parts is None:
+            return
+        wa, wb, in_b = self.parts
+        ta, tb = float(wa[keep_a].sum()), float(wb[keep_b].sum())
+        ti = float(wa[in_b & keep_a].sum())
+        self.topic = max(ti / math.sqrt(ta * tb), 0.5 * ti / min(ta, tb)) if ta > 0 and tb > 0 else 0.0
 
 
 @dataclass(slots=True)
@@ -368,13 +474,18 @@ _LOCATION_RE = re.compile(
 )
 
 
-def _without_places(clean: str, names: Sequence[str]) -> np.ndarray:
-    """Sorted bigram keys of ``clean`` with every place name in ``names`` (longest first) and every
-    location word cut out: no bigram spans a cut, so "解放路历山路路口" leaves nothing behind."""
+def _outside_places(clean: str, names: Sequence[str]) -> np.ndarray:
+    """Whether each bigram of ``clean`` (``clean[i:i + 2]``, in order) lies outside every place name in
+    ``names`` (longest first) and every location word: no bigram spans a cut, so "解放路历山路路口"
+    leaves nothing behind. Cuts are blanked in place, so positions stay those of ``clean``."""
     for name in names:
-        clean = clean.replace(name, "\0")
-    pieces = [bigram_keys(p) for p in _LOCATION_RE.sub("\0", clean).split("\0") if len(p) >= 2]
-    return np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, dtype=np.uint64)
+        clean = clean.replace(name, "\0" * len(name))
+    kept = codepoints(_LOCATION_RE.sub(_blank, clean)) != 0
+    return kept[:-1] & kept[1:]
+
+
+def _blank(match: re.Match) -> str:
+    return "\0" * len(match.group())
 
 
 def _leaves_differ(a: str | None, b: str | None) -> bool:
@@ -432,8 +543,7 @@ class Detector:
         self._flags = Grow(np.uint8)  # _QUESTION
         self._strings: list[str] = []
         self._string_index: dict[str, int] = {}
-        self._place_table: list[Place] = []
-        self._place_index: dict[Place, int] = {}
+        self._place_names = _PlaceNames()
         self._lsh = BandIndex(self.config.bands, self.config.bucket_cap)
         self._by_phone: dict[str, array] = {}
         self._by_idnum: dict[str, array] = {}
@@ -445,9 +555,7 @@ class Detector:
         # a recomputation of its prior each time it is a candidate
         self._df = np.zeros(1 << _DF_BITS, dtype=np.uint32)
         self._prior_df = np.zeros(1 << _DF_BITS, dtype=np.float32)
-        # candidates' comparable texts, re-derived from the stored strings; recent appeals are
-        # candidates again and again, so keep the newest few thousand
-        self._text_cache: OrderedDict[int, _Text] = OrderedDict()
+        self._stored_cache: OrderedDict[int, _Stored] = OrderedDict()  # see _stored
 
     # ---- features -------------------------------------------------------------------------------
 
@@ -479,15 +587,22 @@ class Detector:
         pos = np.minimum(np.searchsorted(_COMMON_KEYS, keys), len(_COMMON_KEYS) - 1)
         return hash32(keys[_COMMON_KEYS[pos] != keys])
 
-    def _stored_text(self, rid: int) -> _Text:
-        cached = self._text_cache.get(rid)
+    def _stored(self, rid: int) -> _Stored:
+        """A stored appeal's comparable text and places, re-derived from the arrays: recent appeals
+        are candidates again and again, so the newest few thousand are kept."""
+        cached = self._stored_cache.get(rid)
         if cached is None:
-            cached = self._text_cache[rid] = _Text(self._texts[rid])
-            if len(self._text_cache) > 4096:
-                self._text_cache.popitem(last=False)
+            ids = self._places.row(rid).tolist()
+            cached = _Stored(_Text(self._texts[rid]), ids, [self._place_names.table[i] for i in ids])
+            self._keep(rid, cached)
         else:
-            self._text_cache.move_to_end(rid)
+            self._stored_cache.move_to_end(rid)
         return cached
+
+    def _keep(self, rid: int, stored: _Stored) -> None:
+        self._stored_cache[rid] = stored
+        if len(self._stored_cache) > _STORED_CACHE:
+            self._stored_cache.popitem(last=False)
 
     # ---- adding ---------------------------------------------------------------------------------
 
@@ -508,6 +623,9 @@ class Detector:
         lsh = self._lsh_keys(feats.text.keys)
         if len(lsh) >= 3:
             self._lsh.add(rid, self._hasher.band_keys(lsh))
+        # the newest appeals are the likeliest candidates: keep what was just computed
+        ids = self._places.row(rid).tolist()
+        self._keep(rid, _Stored(feats.text, ids, [self._place_names.table[i] for i in ids]))
         return self.groups[rid]
 
     def _store(self, record: Record, feats: Features, group_id: str | None) -> int:
@@ -520,7 +638,7 @@ class Detector:
         self._index_of[record.id] = rid
         self._add_member(group, rid)
         self._texts.append(feats.text.clean)
-        self._places.append(np.array([self._intern_place(p) for p in feats.places], dtype=np.int32))
+        self._places.append(np.array([self._place_names.intern(p) for p in feats.places], dtype=np.int32))
         self._times.append(feats.time if feats.time is not None else _NO_TIME)
         self._category.append(self._intern(feats.category))
         self._channel.append(self._intern(feats.channel))
@@ -529,7 +647,7 @@ class Detector:
         self._flags.append(_QUESTION if feats.question else 0)
         self._index_exact(rid, feats.phone, feats.id_number, feats.places)
         if len(feats.text.keys):
-            buckets = hash32(feats.text.keys) & _DF_MASK
+            buckets = feats.text.buckets
             self._df[buckets] += 1
             self._prior_df[buckets] = feats.text.prior
         return rid
@@ -582,13 +700,6 @@ class Detector:
 
     def _string(self, idx) -> str | None:
         return self._strings[idx] if idx >= 0 else None
-
-    def _intern_place(self, place: Place) -> int:
-        idx = self._place_index.get(place)
-        if idx is None:
-            idx = self._place_index[place] = len(self._place_table)
-            self._place_table.append(place)
-        return idx
 
     @classmethod
     def build(
@@ -652,9 +763,15 @@ class Detector:
         own = self._index_of.get(record.id)
         scored = []
         feats.weights = self._weights(feats.text)
-        for rid in self._candidates(feats):
-            if rid != own:
-                scored.append((rid, *self._score(feats, rid)))
+        feats.mentions = _Mentions(feats.places, self._place_names)
+        # below half the suggest threshold a match is not returned (nor linked)
+        floor = cfg.suggest_threshold / 2
+        candidates = [rid for rid in self._candidates(feats) if rid != own]
+        weights = self._stored_weights([self._stored(rid).text for rid in candidates])
+        for rid, wb in zip(candidates, weights, strict=True):
+            found = self._score(feats, rid, floor, wb)
+            if found is not None:
+                scored.append((rid, *found))
         # A group is one matter: when a member worded like the query names a place that conflicts
         # with it, the query cannot join, however close another member's wording (a retelling that
         # dropped the place name would otherwise carry "the same text about another place" in).
@@ -698,12 +815,11 @@ class Detector:
         if members is None:
             members = [self._index_of[group]] if group in self._index_of else []
         for rid in list(members)[-self.config.bucket_cap :]:
-            c_places = [self._place_table[i] for i in self._places.row(rid)]
-            if not c_places:
+            c = self._stored(rid)
+            if not c.places:
                 continue
-            c_text = self._stored_text(rid)
-            _, conflicts, _ = compare_places(feats.places, feats.text.clean, c_places, c_text.clean)
-            if conflicts and self._similarity(feats.text, c_text, None, feats.weights).text >= min_text:
+            _, conflicts, _ = compare_places(feats.mentions, feats.text.clean, c)
+            if conflicts and self._similarity(feats.text, c.text, feats.weights).text >= min_text:
                 a, b = conflicts[0]
                 return f"同组诉求{self.ids[rid]}地点不同：{b.name}/{a.name}"
         return None
@@ -762,24 +878,30 @@ class Detector:
         (from the bucket table for a stored text, computed for a query)."""
         if not len(text.keys):
             return np.zeros(0)
-        buckets = hash32(text.keys) & _DF_MASK
-        df = self._df[buckets] + (self._prior_df[buckets] if stored else text.prior)
+        buckets = text.buckets
+        return self._squared_idf(self._df[buckets] + (self._prior_df[buckets] if stored else text.prior))
+
+    def _stored_weights(self, texts: Sequence[_Text]) -> list[np.ndarray]:
+        """``_weights`` of stored texts, all in one go (a query's candidates)."""
+        if not texts:
+            return []
+        buckets = np.concatenate([t.buckets for t in texts])
+        weights = self._squared_idf(self._df[buckets] + self._prior_df[buckets])
+        return np.split(weights, np.cumsum([len(t.keys) for t in texts])[:-1])
+
+    def _squared_idf(self, df: np.ndarray) -> np.ndarray:
         idf = np.log((len(self.ids) + _PRIOR_DOCS + 1.0) / (df + 1.0))
         return np.maximum(idf, 0.05) ** 2
 
     def _similarity(
-        self,
-        a: _Text,
-        b: _Text,
-        topic_keys: tuple[np.ndarray, np.ndarray] | None,
-        wa: np.ndarray | None = None,
+        self, a: _Text, b: _Text, wa: np.ndarray | None = None, wb: np.ndarray | None = None
     ) -> _Similarity:
-        """Similarity of two texts; ``topic_keys`` are the bigrams of each that the topic similarity
-        counts (``_without_places``), ``wa`` are ``a``'s weights when the caller has them already."""
+        """Similarity of a query's text and a stored one's (``wa``, ``wb``: their weights, when the
+        caller has them already). ``topic`` is the similarity of the whole texts until ``narrow``ed."""
         if not len(a.keys) or not len(b.keys):
             return _Similarity(0.0, 0.0, 0.0)
         wa = self._weights(a) if wa is None else wa
-        wb = self._weights(b, stored=True)
+        wb = self._weights(b, stored=True) if wb is None else wb
         in_b = _member(a.keys, b.keys)
         sa, sb, si = float(wa.sum()), float(wb.sum()), float(wa[in_b].sum())
         cosine = si / math.sqrt(sa * sb)
@@ -787,56 +909,33 @@ class Detector:
         # the full text; discounted when short, as "噪音扰民" is contained in thousands of appeals
         short = min(len(a.keys), len(b.keys))
         containment = si / min(sa, sb) * min(1.0, short / 20.0) * 0.9
-        if topic_keys is None:
-            topic = max(cosine, 0.5 * si / min(sa, sb))
-        else:
-            # "topic": the same without the place names, as the larger of the cosine and half
-            # the containment of the shorter text (a neighbour's short note: its few facts, all in
-            # the other appeal)
-            keep_a, keep_b = _member(a.keys, topic_keys[0]), _member(b.keys, topic_keys[1])
-            ta, tb = float(wa[keep_a].sum()), float(wb[keep_b].sum())
-            ti = float(wa[in_b & keep_a].sum())
-            topic = max(ti / math.sqrt(ta * tb), 0.5 * ti / min(ta, tb)) if ta > 0 and tb > 0 else 0.0
-        return _Similarity(cosine, containment, topic)
+        topic = max(cosine, 0.5 * si / min(sa, sb))
+        return _Similarity(cosine, containment, topic, (wa, wb, in_b))
 
-    def _evidence(self, q: Features, rid: int) -> _Evidence:
-        """What is known about stored appeal ``rid`` against the query: wording, places, people, time."""
+    def _evidence(
+        self, q: Features, rid: int, floor: float = 0.0, weights: np.ndarray | None = None
+    ) -> _Evidence | None:
+        """What is known about stored appeal ``rid`` (``weights``: its text's, when known) against
+        the query: wording, places, people, time. None when the cheap part of it already shows that
+        the score stays below ``floor``: most candidates share a few words or the district and
+        nothing else, and the places and topic cost the most to compare."""
         cfg = self.config
-        c_text = self._stored_text(rid)
-        c_places = [self._place_table[i] for i in self._places.row(rid)]
-        agree, conflicts, building_conflicts = compare_places(
-            q.places, q.text.clean, c_places, c_text.clean, frames=False
-        )
-        # place names inflate the overlap of any two appeals about one community: the "same event"
-        # judgement uses the content without them (and without "路口", "附近" and the like)
-        topic_keys = None
-        if agree:
-            shared = [*agree, *(p for p in c_places if any(_same_place(p, a) for a in agree))]
-            names = {clean_text(n) for p in shared for n in (p.name, p.core)}
-            names = tuple(sorted((n for n in names if n), key=len, reverse=True))
-            topic_keys = (q.text.without_places(names), c_text.without_places(names))
-        sim = self._similarity(q.text, c_text, topic_keys, q.weights)
-        if not conflicts and sim.text >= 0.3:
-            # similar wording: worth looking for a place swapped for a name the extractor missed
-            conflicts = compare_places(q.places, q.text.clean, c_places, c_text.clean)[1]
-
+        c = self._stored(rid)
+        c_text = c.text
+        sim = self._similarity(q.text, c_text, q.weights, weights)
+        agree = _agreeing(q.mentions, c)
         category = self._string(self._category.view()[rid])
         person_window, event_window = cfg.windows_for(q.category or category)
         c_time = int(self._times.view()[rid])
         gap = None if q.time is None or c_time == _NO_TIME else abs(q.time - c_time)
-
         c_phone, c_idnum = self._string(self._phone.view()[rid]), self._string(self._idnum.view()[rid])
         same_phone = q.phone is not None and q.phone == c_phone
         same_id = q.id_number is not None and q.id_number == c_idnum
-        # two known and different people, and nothing else says they are one
-        other_person = not (same_phone or same_id) and (
-            (q.phone is not None and c_phone is not None) or (q.id_number is not None and c_idnum is not None)
-        )
-        return _Evidence(
+        ev = _Evidence(
             sim=sim,
             agree=agree,
-            conflicts=conflicts,
-            building_conflicts=building_conflicts,
+            conflicts=[],
+            building_conflicts=[],
             category=category,
             channel=self._string(self._channel.view()[rid]),
             gap=gap,
@@ -844,19 +943,77 @@ class Detector:
             in_event=gap is None or gap <= event_window.total_seconds(),
             same_phone=same_phone,
             same_id=same_id,
-            other_person=other_person,
+            # two known and different people, and nothing else says they are one
+            other_person=not (same_phone or same_id)
+            and ((q.phone is not None and c_phone is not None) or (q.id_number is not None and c_idnum is not None)),
             questions=q.question and bool(self._flags.view()[rid] & _QUESTION),
-            asked_about_place=any(
-                clean_text(p.core) in q.text.clean and clean_text(p.core) in c_text.clean for p in agree
-            ),
-            id_conflict=_id_conflict(q.text, c_text),
         )
+        # Nothing below raises a score (``_rules`` is its bound); the topic only counts at a shared
+        # place within the event window.
+        if not (agree and ev.in_event) and self._rules(q, ev)[0] < floor:
+            return None
 
-    def _score(self, q: Features, rid: int) -> tuple[float, list[str], float]:
-        """(score, reasons, text similarity) of stored appeal ``rid`` as a duplicate of ``q``."""
-        ev = self._evidence(q, rid)
+        _, ev.conflicts, ev.building_conflicts = compare_places(q.mentions, q.text.clean, c, frames=False)
+        if agree:
+            # place names inflate the overlap of any two appeals about one community: the "same
+            # event" judgement uses the content without them (and without "路口", "附近" and the like)
+            shared = [*agree, *_same_places(c.places, agree)]
+            names = {_clean_name(n) for p in shared for n in (p.name, p.core)}
+            names = tuple(sorted((n for n in names if n), key=len, reverse=True))
+            sim.narrow(q.text.without_places(names), c_text.without_places(names))
+            ev.asked_about_place = any(
+                _clean_name(p.core) in q.text.clean and _clean_name(p.core) in c_text.clean for p in agree
+            )
+        if not ev.conflicts and sim.text >= 0.3:
+            # similar wording: worth looking for a place swapped for a name the extractor missed
+            ev.conflicts = compare_places(q.mentions, q.text.clean, c)[1]
+        ev.id_conflict = _id_conflict(q.text, c_text)
+        return ev
+
+    def _score(
+        self, q: Features, rid: int, floor: float = 0.0, weights: np.ndarray | None = None
+    ) -> tuple[float, list[str], float] | None:
+        """(score, reasons, text similarity) of stored appeal ``rid`` as a duplicate of ``q``; None
+        when the score is sure to stay below ``floor``."""
+        ev = self._evidence(q, rid, floor, weights)
+        if ev is None:
+            return None
         score, reasons = self._decide(q, ev)
         return score, reasons, ev.sim.text
+
+    def _rules(self, q: Features, ev: _Evidence) -> tuple[float, bool]:
+        """The score that the evidence earns before any veto, and whether it is earned as the same
+        matter raised again long after (rule 4 beyond the event window)."""
+        cfg = self.config
+        text = ev.sim.text
+        score = 0.0
+        # 1. the same person about something similar, within the person window
+        if (ev.same_phone or ev.same_id) and ev.in_person:
+            score = max(score, 0.45 + 0.55 * _ramp(text, 0.10, 0.30))
+        # 2. the same place, similar content, within the event window: neighbours, other channels.
+        #    Unrelated matters at one place share almost no uncommon bigrams besides its name; more
+        #    is asked under a different leaf category.
+        if ev.agree and ev.in_event:
+            lo, hi = _PLACE_TOPIC
+            if _leaves_differ(q.category, ev.category):
+                lo, hi = lo + _LEAF_SHIFT, hi + _LEAF_SHIFT
+            score = max(score, 0.30 + 0.70 * _ramp(ev.sim.topic, lo, hi))
+        # 3. wording alone. Two known, different people need nearly the same text within the event
+        #    window, and a shared place (see the vetoes); when one person is unknown it may be the
+        #    same citizen writing without a phone number (a letter), so the person window applies.
+        if ev.other_person:
+            if ev.in_event:
+                score = max(score, _ramp(text, 0.55, 0.85))
+        elif ev.in_person:
+            score = max(score, _ramp(text, 0.35, 0.65))
+        # 4. near-identical wording at any distance in time: the same matter raised again by its
+        #    appellant (two known, different people beyond the event window are two events)
+        repeat = 0.0
+        if not ev.other_person:
+            repeat = _ramp(text, cfg.repeat_similarity - 0.1, cfg.repeat_similarity + 0.1)
+        if repeat > score:
+            return repeat, not ev.in_event and repeat >= cfg.link_threshold
+        return score, False
 
     def _decide(self, q: Features, ev: _Evidence) -> tuple[float, list[str]]:
         """The score in [0, 1] and the reasons a person reads, from the evidence."""
@@ -870,35 +1027,9 @@ class Detector:
         if agree:
             reasons.append("地点一致：" + "、".join(p.name for p in agree[:3]))
         reasons.append(f"内容相似度{text:.2f}")
-        score = 0.0
-        # 1. the same person about something similar, within the person window
-        if (ev.same_phone or ev.same_id) and ev.in_person:
-            score = max(score, 0.45 + 0.55 * _ramp(text, 0.10, 0.30))
-        # 2. the same place, similar content, within the event window: neighbours, other channels.
-        #    Unrelated matters at one place share almost no uncommon bigrams besides its name; more
-        #    is asked under a different leaf category.
-        if agree and ev.in_event:
-            lo, hi = _PLACE_TOPIC
-            if _leaves_differ(q.category, ev.category):
-                lo, hi = lo + _LEAF_SHIFT, hi + _LEAF_SHIFT
-            score = max(score, 0.30 + 0.70 * _ramp(ev.sim.topic, lo, hi))
-        # 3. wording alone. Two known, different people need nearly the same text within the event
-        #    window, and a shared place (below); when one person is unknown it may be the same
-        #    citizen writing without a phone number (a letter), so the person window applies.
-        if ev.other_person:
-            if ev.in_event:
-                score = max(score, _ramp(text, 0.55, 0.85))
-        elif ev.in_person:
-            score = max(score, _ramp(text, 0.35, 0.65))
-        # 4. near-identical wording at any distance in time: the same matter raised again by its
-        #    appellant (two known, different people beyond the event window are two events)
-        repeat = 0.0
-        if not ev.other_person:
-            repeat = _ramp(text, cfg.repeat_similarity - 0.1, cfg.repeat_similarity + 0.1)
-        if repeat > score:
-            score = repeat
-            if not ev.in_event and repeat >= cfg.link_threshold:
-                reasons.append("内容高度一致：同一事项再次反映")
+        score, again = self._rules(q, ev)
+        if again:
+            reasons.append("内容高度一致：同一事项再次反映")
         if ev.gap is not None:
             reasons.append(f"时间相隔{_format_gap(ev.gap)}")
         if q.channel and ev.channel and ev.channel != q.channel:
@@ -954,7 +1085,7 @@ class Detector:
             "ids": self.ids,
             "groups": self.groups,
             "strings": self._strings,
-            "places": [[p.kind, p.name, p.core] for p in self._place_table],
+            "places": [[p.kind, p.name, p.core] for p in self._place_names.table],
         }
         texts, text_offsets = self._texts.arrays()
         arrays = {
@@ -995,8 +1126,7 @@ class Detector:
             det.ids, det.groups, det._strings = header["ids"], header["groups"], header["strings"]
             det._index_of = {rid: i for i, rid in enumerate(det.ids)}
             det._string_index = {s: i for i, s in enumerate(det._strings)}
-            det._place_table = [Place(*p) for p in header["places"]]
-            det._place_index = {p: i for i, p in enumerate(det._place_table)}
+            det._place_names = _PlaceNames([Place(*p) for p in header["places"]])
             det._texts = TextStore(data["texts"], data["text_offsets"])
             det._places = Ragged(np.int32, data["place_ids"], data["place_offsets"])
             det._times = Grow(np.int64, data["times"])
@@ -1025,7 +1155,7 @@ class Detector:
         # phone, ID, place and group lookups are derived data: rebuilt rather than stored
         for rid in range(len(det.ids)):
             det._add_member(det.groups[rid], rid)
-            places = [det._place_table[i] for i in det._places.row(rid)]
+            places = [det._place_names.table[i] for i in det._places.row(rid)]
             det._index_exact(
                 rid, det._string(det._phone.view()[rid]), det._string(det._idnum.view()[rid]), places
             )
@@ -1064,10 +1194,13 @@ def _place_keys(places: Sequence[Place]) -> list[str]:
     return keys
 
 
-def _same_place(a: Place, b: Place) -> bool:
-    # one name written with a prefix the other left out ("华润凤凰城" / "凤凰城", or a word the
-    # extractor took for part of the name): the shorter core is the tail of the longer
-    return a.core == b.core or _tail(a.core, b.core)
+def _same_places(places: Sequence[Place], others: Sequence[Place]) -> list[Place]:
+    """Those of ``places`` that are one of ``others``: one name written with a prefix the other left
+    out ("华润凤凰城" / "凤凰城", or a word the extractor took for part of the name), so the shorter
+    core is the tail of the longer (``_tail``); by set lookups rather than pair by pair."""
+    cores = {o.core for o in others}
+    tails = set().union(*(_tails(o.core) for o in others))
+    return [p for p in places if p.core in tails or not cores.isdisjoint(_tails(p.core, proper=True))]
 
 
 def _replacement(place: Place, text: str, other_text: str) -> Place | None:
@@ -1126,6 +1259,11 @@ def _edited(a: str, b: str) -> bool:
     """Whether two names read as one name retold ("唯一出行线路"/"唯一出门线路": a word swapped in a
     long name) rather than two places. Differing numbers (十一中学/十二中学) and short names
     (和平东路/和平西路) stay different."""
+    # ratio() is 2 × matched characters / both lengths: the shared characters bound it, cheaply
+    if 2 * min(len(a), len(b)) < 0.8 * (len(a) + len(b)):
+        return False
+    if 2 * sum(min(a.count(ch), b.count(ch)) for ch in set(a).intersection(b)) < 0.8 * (len(a) + len(b)):
+        return False
     matcher = SequenceMatcher(None, a, b, autojunk=False)
     if matcher.ratio() < 0.8:
         return False
@@ -1141,44 +1279,37 @@ def _tail(a: str, b: str) -> bool:
     return len(short) >= 2 and long_.endswith(short)
 
 
+def _agreeing(q: _Mentions, c: _Stored) -> list[Place]:
+    """The query's specific places that the stored appeal has too (see ``compare_places``)."""
+    return [p for p, same in q.specific if not same.isdisjoint(c.place_ids) or p.core in c.text.clean]
+
+
 def compare_places(
-    q_places: Sequence[Place],
-    q_clean: str,
-    c_places: Sequence[Place],
-    c_clean: str,
-    frames: bool = True,
+    q: _Mentions, q_clean: str, c: _Stored, frames: bool = True
 ) -> tuple[list[Place], list[tuple[Place, Place]], list[tuple[Place, Place]]]:
-    """(shared specific places, conflicting place pairs, conflicting building pairs).
+    """(shared specific places, conflicting place pairs, conflicting building pairs) of a query's
+    places and text, and a stored appeal's.
 
     A place of one appeal is *matched* when the other has the same place, or names it anywhere in its
-    text (extraction may miss it there). Two appeals conflict when each has an unmatched place of the
-    same kind: "阳光小区" vs "金色小区", "A3区" vs "A5区". One side naming more places than the other is
-    no conflict: a neighbour may add the road. With ``frames``, a place the other text replaced by an
-    unrecognised name in the same sentence frame conflicts too (worth its cost for similar texts).
+    text (extraction may miss it there; a bare building number proves nothing). Two appeals conflict
+    when each has an unmatched place of the same kind: "阳光小区" vs "金色小区", "A3区" vs "A5区". One
+    side naming more places than the other is no conflict: a neighbour may add the road. With
+    ``frames``, a place the other text replaced by an unrecognised name in the same sentence frame
+    conflicts too (worth its cost for similar texts).
     """
+    c_clean = c.text.clean
     agree: list[Place] = []
     q_unmatched: dict[str, list[Place]] = {}
-    c_unmatched: dict[str, list[Place]] = {}
-    for mine, mine_unmatched, theirs, their_text, collect in (
-        (q_places, q_unmatched, c_places, c_clean, True),
-        (c_places, c_unmatched, q_places, q_clean, False),
-    ):
-        # The other side's names by kind: a long text names dozens of places, and each is compared
-        # with the other side's names of its own kind only (what ``_same_place`` would conclude).
-        their_cores: dict[str, set[str]] = {}
-        for o in theirs:
-            their_cores.setdefault(o.kind, set()).add(o.core)
-        for p in mine:
-            cores = their_cores.get(p.kind, ())
-            matched = (
-                p.core in cores
-                or any(_tail(p.core, o) for o in cores)
-                or (p.kind != BUILDING_KIND and p.core in their_text)
-            )
-            if not matched:
-                mine_unmatched.setdefault(p.kind, []).append(p)
-            elif collect and p.kind in SPECIFIC_KINDS:
+    for p, same in q.all:
+        if not same.isdisjoint(c.place_ids) or (p.kind != BUILDING_KIND and p.core in c_clean):
+            if p.kind in SPECIFIC_KINDS:
                 agree.append(p)
+        else:
+            q_unmatched.setdefault(p.kind, []).append(p)
+    c_unmatched: dict[str, list[Place]] = {}
+    for pid, o in zip(c.place_ids, c.places, strict=True):
+        if pid not in q.any and (o.kind == BUILDING_KIND or o.core not in q_clean):
+            c_unmatched.setdefault(o.kind, []).append(o)
     conflicts = []
     for kind in (*SPECIFIC_KINDS, *CONFLICT_ADMIN_KINDS):
         mine = [p for p in q_unmatched.get(kind, []) if _is_strong(p.core)]

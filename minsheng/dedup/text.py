@@ -100,10 +100,15 @@ def bigram_keys(clean: str) -> np.ndarray:
     own shingle so that it still has a fingerprint."""
     if not clean:
         return np.zeros(0, dtype=_U64)
+    if len(clean) == 1:
+        return codepoints(clean)
+    return np.unique(bigram_sequence(clean))
+
+
+def bigram_sequence(clean: str) -> np.ndarray:
+    """The key of each bigram of ``clean`` in order (``clean[i:i + 2]`` at ``i``)."""
     cps = codepoints(clean)
-    if len(cps) == 1:
-        return cps
-    return np.unique((cps[:-1] << _KEY_SHIFT) | cps[1:])
+    return (cps[:-1] << _KEY_SHIFT) | cps[1:]
 
 
 def hash32(keys: np.ndarray) -> np.ndarray:
