@@ -82,6 +82,9 @@ _QUESTION = 1  # record flag: a question put to the police
 # Raising the base ramp loses neighbours who write a short note naming the place and a few key words.
 _PLACE_TOPIC = (0.015, 0.05)
 _LEAF_SHIFT = 0.2
+# The score of two matters told apart (another place, car, sum of money; two askers): far below any
+# suggestion, yet reported with its reasons.
+_CONFLICT_CAP = 0.3
 _DF_BITS = 22
 # Stored appeals whose comparable text and places are kept (``Detector._stored``): some minutes of
 # heavy intake, a few kB each.
@@ -129,15 +132,42 @@ class Record:
             raise ValueError(f"record {self.id!r}: time must be timezone-aware, got {self.time!r}")
 
 
-@dataclass(frozen=True, slots=True)
 class Match:
-    """A stored appeal that may be the same matter as the query, with the evidence."""
+    """A stored appeal that may be the same matter as the query, with the evidence (``reasons``).
 
-    id: str
-    score: float
-    reasons: tuple[str, ...]
-    decision: str  # LINK, SUGGEST or NEW
-    group_id: str | None = None
+    The reasons of a weak match are worked out when first read: a query returns several, and the
+    caller reads those of one or two."""
+
+    __slots__ = ("_reasons", "decision", "group_id", "id", "score")
+
+    def __init__(
+        self,
+        id: str,
+        score: float,
+        reasons: tuple[str, ...] | Callable[[], Sequence[str]],
+        decision: str,  # LINK, SUGGEST or NEW
+        group_id: str | None = None,
+    ):
+        self.id, self.score, self.decision, self.group_id = id, score, decision, group_id
+        self._reasons = reasons
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        if callable(self._reasons):
+            self._reasons = tuple(self._reasons())
+        return self._reasons
+
+    def _key(self) -> tuple:
+        return self.id, self.score, self.reasons, self.decision, self.group_id
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Match) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Match({self.id!r}, {self.score}, {self.reasons!r}, {self.decision!r}, {self.group_id!r})"
 
 
 @dataclass(slots=True)
@@ -405,21 +435,23 @@ class Features:
     mentions: _Mentions | None = None  # the places as stored ones, set by the detector for one query
 
 
-def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
-    """``np.isin`` for sorted unique arrays, without the sort ``isin`` does."""
-    if not len(sorted_keys):
-        return np.zeros(len(keys), dtype=bool)
-    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
-    return sorted_keys[pos] == keys
-
-
 @dataclass(slots=True)
 class _Similarity:
     cosine: float  # weighted cosine of the bigram sets
     containment: float  # weighted share of the shorter text found in the longer, length-discounted
     topic: float  # similarity without the bigrams of the shared place names (see ``narrow``)
-    # (weights of a's keys, weights of b's, which keys of a b has) for ``narrow``
+    # (weights of a's keys, weights of b's, positions in a of the keys both have) for ``narrow``
     parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def of(cls, sa: float, sb: float, si: float, short: int, parts) -> _Similarity:
+        """From the weight sums of each text (``sa``, ``sb``) and of the keys both have (``si``), and
+        the shorter text's number of keys."""
+        cosine = si / math.sqrt(sa * sb)
+        # containment of the shorter text is what a truncated retelling or a bare title shares with
+        # the full text; discounted when short, as "噪音扰民" is contained in thousands of appeals
+        containment = si / min(sa, sb) * min(1.0, short / 20.0) * 0.9
+        return cls(cosine, containment, max(cosine, 0.5 * si / min(sa, sb)), parts)
 
     @property
     def text(self) -> float:
@@ -431,9 +463,9 @@ class _Similarity:
         shorter text (a neighbour's short note: its few facts, all in the other appeal)."""
         if self.parts is None:
             return
-        wa, wb, in_b = self.parts
+        wa, wb, both = self.parts
         ta, tb = float(wa[keep_a].sum()), float(wb[keep_b].sum())
-        ti = float(wa[in_b & keep_a].sum())
+        ti = float(wa[both[keep_a[both]]].sum())
         self.topic = max(ti / math.sqrt(ta * tb), 0.5 * ti / min(ta, tb)) if ta > 0 and tb > 0 else 0.0
 
 
@@ -443,7 +475,8 @@ class _Evidence:
 
     sim: _Similarity
     agree: list[Place]
-    conflicts: list[tuple[Place, Place]]
+    # None until looked for (``Detector._find_conflicts``): below the cap they change no score
+    conflicts: list[tuple[Place, Place]] | None
     building_conflicts: list[tuple[Place, Place]]
     category: str | None
     channel: str | None
@@ -767,9 +800,9 @@ class Detector:
         # below half the suggest threshold a match is not returned (nor linked)
         floor = cfg.suggest_threshold / 2
         candidates = [rid for rid in self._candidates(feats) if rid != own]
-        weights = self._stored_weights([self._stored(rid).text for rid in candidates])
-        for rid, wb in zip(candidates, weights, strict=True):
-            found = self._score(feats, rid, floor, wb)
+        sims = self._similarities(feats.text, feats.weights, [self._stored(rid).text for rid in candidates])
+        for rid, sim in zip(candidates, sims, strict=True):
+            found = self._score(feats, rid, sim, floor)
             if found is not None:
                 scored.append((rid, *found))
         # A group is one matter: when a member worded like the query names a place that conflicts
@@ -788,9 +821,9 @@ class Detector:
         ranked = []
         for rid, score, reasons, text in scored:
             group = self.groups[rid]
-            if group in vetoed:
+            if group in vetoed:  # a link: its reasons are complete
                 score = min(score, cfg.link_threshold - 0.01)
-                reasons = [*reasons, vetoed[group]]
+                reasons = (*reasons, vetoed[group])
             if score >= cfg.suggest_threshold / 2:
                 decision = (
                     LINK
@@ -799,7 +832,7 @@ class Detector:
                     if score >= cfg.suggest_threshold
                     else NEW
                 )
-                match = Match(self.ids[rid], round(score, 4), tuple(reasons), decision, group)
+                match = Match(self.ids[rid], round(score, 4), reasons, decision, group)
                 ranked.append((-match.score, -text, -rid, match))
         # The score saturates at 1 for clear duplicates: among equals the closest wording, then the
         # newest appeal, is the better match (a matter split off keeps its own later appeals).
@@ -819,7 +852,7 @@ class Detector:
             if not c.places:
                 continue
             _, conflicts, _ = compare_places(feats.mentions, feats.text.clean, c)
-            if conflicts and self._similarity(feats.text, c.text, feats.weights).text >= min_text:
+            if conflicts and self._similarities(feats.text, feats.weights, [c.text])[0].text >= min_text:
                 a, b = conflicts[0]
                 return f"同组诉求{self.ids[rid]}地点不同：{b.name}/{a.name}"
         return None
@@ -873,56 +906,57 @@ class Detector:
 
     # ---- scoring --------------------------------------------------------------------------------
 
-    def _weights(self, text: _Text, stored: bool = False) -> np.ndarray:
-        """Squared IDF of each bigram: document frequency over the indexed appeals plus the prior
-        (from the bucket table for a stored text, computed for a query)."""
+    def _weights(self, text: _Text) -> np.ndarray:
+        """Squared IDF of each bigram of a query: document frequency over the indexed appeals plus
+        the prior."""
         if not len(text.keys):
             return np.zeros(0)
-        buckets = text.buckets
-        return self._squared_idf(self._df[buckets] + (self._prior_df[buckets] if stored else text.prior))
-
-    def _stored_weights(self, texts: Sequence[_Text]) -> list[np.ndarray]:
-        """``_weights`` of stored texts, all in one go (a query's candidates)."""
-        if not texts:
-            return []
-        buckets = np.concatenate([t.buckets for t in texts])
-        weights = self._squared_idf(self._df[buckets] + self._prior_df[buckets])
-        return np.split(weights, np.cumsum([len(t.keys) for t in texts])[:-1])
+        return self._squared_idf(self._df[text.buckets] + text.prior)
 
     def _squared_idf(self, df: np.ndarray) -> np.ndarray:
         idf = np.log((len(self.ids) + _PRIOR_DOCS + 1.0) / (df + 1.0))
         return np.maximum(idf, 0.05) ** 2
 
-    def _similarity(
-        self, a: _Text, b: _Text, wa: np.ndarray | None = None, wb: np.ndarray | None = None
-    ) -> _Similarity:
-        """Similarity of a query's text and a stored one's (``wa``, ``wb``: their weights, when the
-        caller has them already). ``topic`` is the similarity of the whole texts until ``narrow``ed."""
-        if not len(a.keys) or not len(b.keys):
-            return _Similarity(0.0, 0.0, 0.0)
-        wa = self._weights(a) if wa is None else wa
-        wb = self._weights(b, stored=True) if wb is None else wb
-        in_b = _member(a.keys, b.keys)
-        sa, sb, si = float(wa.sum()), float(wb.sum()), float(wa[in_b].sum())
-        cosine = si / math.sqrt(sa * sb)
-        # containment of the shorter text is what a truncated retelling or a bare title shares with
-        # the full text; discounted when short, as "噪音扰民" is contained in thousands of appeals
-        short = min(len(a.keys), len(b.keys))
-        containment = si / min(sa, sb) * min(1.0, short / 20.0) * 0.9
-        topic = max(cosine, 0.5 * si / min(sa, sb))
-        return _Similarity(cosine, containment, topic, (wa, wb, in_b))
+    def _similarities(self, a: _Text, wa: np.ndarray, texts: Sequence[_Text]) -> list[_Similarity]:
+        """Similarity of a query's text (``wa``: its weights) with each of some stored texts, in a few
+        vector operations for all of them. A stored text's weights come from the bucket tables (its
+        prior counts were put there when it was indexed). ``topic`` is the similarity of the whole
+        texts until ``narrow``ed."""
+        none = _Similarity(0.0, 0.0, 0.0)
+        if not len(a.keys):
+            return [none] * len(texts)
+        lengths = np.array([len(t.keys) for t in texts], dtype=np.int64)
+        full = np.flatnonzero(lengths)
+        if not len(full):
+            return [none] * len(texts)
+        keys = np.concatenate([texts[i].keys for i in full])
+        buckets = np.concatenate([texts[i].buckets for i in full])
+        wb = self._squared_idf(self._df[buckets] + self._prior_df[buckets])
+        pos = np.minimum(np.searchsorted(a.keys, keys), len(a.keys) - 1)
+        hit = a.keys[pos] == keys
+        ends = np.cumsum(lengths[full])
+        starts = ends - lengths[full]
+        # Sums in key order, one text after another (bincount adds in order): two stored texts
+        # sharing the same keys with the query get exactly the same overlap, and so tie.
+        text_of = np.repeat(np.arange(len(full)), lengths[full])
+        sb = np.bincount(text_of, weights=wb, minlength=len(full))
+        si = np.bincount(text_of[hit], weights=wa[pos[hit]], minlength=len(full))
+        sa = float(wa.sum())
+        out = [none] * len(texts)
+        for j, i in enumerate(full.tolist()):
+            start, end = starts[j], ends[j]
+            parts = (wa, wb[start:end], pos[start:end][hit[start:end]])
+            out[i] = _Similarity.of(sa, float(sb[j]), float(si[j]), min(len(a.keys), int(lengths[i])), parts)
+        return out
 
-    def _evidence(
-        self, q: Features, rid: int, floor: float = 0.0, weights: np.ndarray | None = None
-    ) -> _Evidence | None:
-        """What is known about stored appeal ``rid`` (``weights``: its text's, when known) against
-        the query: wording, places, people, time. None when the cheap part of it already shows that
-        the score stays below ``floor``: most candidates share a few words or the district and
+    def _evidence(self, q: Features, rid: int, sim: _Similarity, floor: float = 0.0) -> _Evidence | None:
+        """What is known about stored appeal ``rid`` against the query (``sim``: their texts'
+        similarity): wording, places, people, time. None when the cheap part of it already shows
+        that the score stays below ``floor``: most candidates share a few words or the district and
         nothing else, and the places and topic cost the most to compare."""
         cfg = self.config
         c = self._stored(rid)
         c_text = c.text
-        sim = self._similarity(q.text, c_text, q.weights, weights)
         agree = _agreeing(q.mentions, c)
         category = self._string(self._category.view()[rid])
         person_window, event_window = cfg.windows_for(q.category or category)
@@ -934,7 +968,7 @@ class Detector:
         ev = _Evidence(
             sim=sim,
             agree=agree,
-            conflicts=[],
+            conflicts=None,
             building_conflicts=[],
             category=category,
             channel=self._string(self._channel.view()[rid]),
@@ -945,7 +979,10 @@ class Detector:
             same_id=same_id,
             # two known and different people, and nothing else says they are one
             other_person=not (same_phone or same_id)
-            and ((q.phone is not None and c_phone is not None) or (q.id_number is not None and c_idnum is not None)),
+            and (
+                (q.phone is not None and c_phone is not None)
+                or (q.id_number is not None and c_idnum is not None)
+            ),
             questions=q.question and bool(self._flags.view()[rid] & _QUESTION),
         )
         # Nothing below raises a score (``_rules`` is its bound); the topic only counts at a shared
@@ -953,7 +990,6 @@ class Detector:
         if not (agree and ev.in_event) and self._rules(q, ev)[0] < floor:
             return None
 
-        _, ev.conflicts, ev.building_conflicts = compare_places(q.mentions, q.text.clean, c, frames=False)
         if agree:
             # place names inflate the overlap of any two appeals about one community: the "same
             # event" judgement uses the content without them (and without "路口", "附近" and the like)
@@ -964,22 +1000,44 @@ class Detector:
             ev.asked_about_place = any(
                 _clean_name(p.core) in q.text.clean and _clean_name(p.core) in c_text.clean for p in agree
             )
-        if not ev.conflicts and sim.text >= 0.3:
-            # similar wording: worth looking for a place swapped for a name the extractor missed
-            ev.conflicts = compare_places(q.mentions, q.text.clean, c)[1]
         ev.id_conflict = _id_conflict(q.text, c_text)
+        # Conflicting places cap a score: below the cap they change only the reasons, which are
+        # looked for when read (``query``).
+        if self._rules(q, ev)[0] > _CONFLICT_CAP:
+            self._find_conflicts(q.mentions, q.text.clean, c, ev)
         return ev
 
+    def _find_conflicts(self, mentions: _Mentions, q_clean: str, c: _Stored, ev: _Evidence) -> None:
+        _, ev.conflicts, ev.building_conflicts = compare_places(mentions, q_clean, c, frames=False)
+        if not ev.conflicts and ev.sim.text >= 0.3:
+            # similar wording: worth looking for a place swapped for a name the extractor missed
+            ev.conflicts = compare_places(mentions, q_clean, c)[1]
+
+    def _explanation(self, q: Features, rid: int, ev: _Evidence) -> Callable[[], list[str]]:
+        """The reasons of a match whose conflicts were not looked for: the same as they would have
+        been (the query's places as they were, the stored appeal as it is)."""
+        mentions, q_clean, c = q.mentions, q.text.clean, self._stored(rid)
+
+        def explain() -> list[str]:
+            self._find_conflicts(mentions, q_clean, c, ev)
+            return self._decide(q, ev)[1]
+
+        return explain
+
     def _score(
-        self, q: Features, rid: int, floor: float = 0.0, weights: np.ndarray | None = None
-    ) -> tuple[float, list[str], float] | None:
-        """(score, reasons, text similarity) of stored appeal ``rid`` as a duplicate of ``q``; None
-        when the score is sure to stay below ``floor``."""
-        ev = self._evidence(q, rid, floor, weights)
+        self, q: Features, rid: int, sim: _Similarity, floor: float = 0.0
+    ) -> tuple[float, tuple[str, ...] | Callable[[], list[str]], float] | None:
+        """(score, reasons or how to work them out, text similarity) of stored appeal ``rid`` as a
+        duplicate of ``q``; None when the score is sure to stay below ``floor``."""
+        ev = self._evidence(q, rid, sim, floor)
         if ev is None:
             return None
         score, reasons = self._decide(q, ev)
-        return score, reasons, ev.sim.text
+        return (
+            score,
+            tuple(reasons) if ev.conflicts is not None else self._explanation(q, rid, ev),
+            ev.sim.text,
+        )
 
     def _rules(self, q: Features, ev: _Evidence) -> tuple[float, bool]:
         """The score that the evidence earns before any veto, and whether it is earned as the same
@@ -1040,7 +1098,7 @@ class Detector:
         if ev.conflicts:
             a, b = ev.conflicts[0]
             reasons.append(f"地点不同：{b.name}/{a.name}")
-            score = min(score, 0.3)
+            score = min(score, _CONFLICT_CAP)
         elif ev.building_conflicts:
             a, b = ev.building_conflicts[0]
             reasons.append(f"楼栋不同：{b.name}/{a.name}")
@@ -1048,7 +1106,7 @@ class Detector:
         elif ev.id_conflict:
             label, theirs, mine = ev.id_conflict
             reasons.append(f"{label}不同：{theirs}/{mine}")
-            score = min(score, 0.3)
+            score = min(score, _CONFLICT_CAP)
         same_person = ev.same_phone or ev.same_id
         # Two people asking the same question (落户条件, 通行证加急) each want their own answer; only
         # a question about one place both name (a road's construction, an estate's demolition) is a
@@ -1056,7 +1114,7 @@ class Detector:
         private_questions = ev.questions and not ev.asked_about_place
         if private_questions and ev.other_person:
             reasons.append("咨询事项：不同诉求人各自提问")
-            score = min(score, 0.3)
+            score = min(score, _CONFLICT_CAP)
         elif private_questions and not same_person:
             # Everyone words a common question alike: only a phone or ID number shows the same asker.
             reasons.append("咨询事项：未能确认同一诉求人")

@@ -68,6 +68,23 @@ def test_the_other_place_cannot_join_through_a_retelling_without_the_place(detec
     assert detector.assign(rec("c", NOISE_ELSEWHERE, hours=3)) == "c"
 
 
+def test_another_matter_at_the_same_place_is_explained_whenever_read():
+    """Conflicting places change no score this weak, so they are looked for when the reasons are
+    read: then they must be the same as at query time, whatever the index learned in between."""
+    lift = rec("a", "锦绣华庭3栋的电梯坏了好几天，物业一直不修，老人只能爬楼。", phone="13800001111")
+    dog = rec("b", "锦绣华庭5栋楼下天天有人遛狗不拴绳，孩子被吓哭了。", hours=5, phone="13900002222")
+    later, now = Detector(gazetteer=None), Detector(gazetteer=None)
+    later.assign(lift)
+    now.assign(lift)
+    kept = later.query(dog)[0]
+    for i, text in enumerate((NOISE, NOISE_RETOLD, PARKING, "锦绣华庭3栋和5栋之间的路灯不亮。")):
+        later.assign(rec(f"x{i}", text, hours=6 + i))
+    (read_at_once,) = now.query(dog)
+    assert (kept.score, kept.decision) == (read_at_once.score, read_at_once.decision) == (0.3, NEW)
+    assert kept.reasons == read_at_once.reasons
+    assert "楼栋不同：3栋/5栋" in kept.reasons and any(r.startswith("地点一致：") for r in kept.reasons)
+
+
 def test_unrelated_appeals_stay_apart(detector):
     detector.assign(rec("a", NOISE, phone="13800001111"))
     detector.assign(rec("b", PARKING, hours=1, phone="13800001111"))  # one person, two matters
