@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,8 +38,27 @@ def _database() -> str:
     return url.split(":", 1)[0] if url else "sqlite"
 
 
+def python_loop_ms(rounds: int = 5) -> float:
+    """Best time of a fixed pure-Python loop (a million dict updates): how fast this machine runs
+    Python right now. Shared virtual machines differ from day to day, by more than a change in the
+    code: figures measured on different days compare only through this."""
+    best = float("inf")
+    for _ in range(rounds):
+        counts: dict[int, int] = {}
+        started = time.perf_counter()
+        for i in range(1_000_000):
+            counts[i & 1023] = counts.get(i & 1023, 0) + i
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
+
+
 def machine() -> dict:
-    return {"cores": os.cpu_count(), "memory_gb": _memory_gb(), "database": _database()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": _memory_gb(),
+        "database": _database(),
+        "python_loop_ms": python_loop_ms(),
+    }
 
 
 def write_result(name: str, figures: dict) -> Path:
