@@ -86,10 +86,10 @@ _LEAF_SHIFT = 0.2
 # suggestion, yet reported with its reasons.
 _CONFLICT_CAP = 0.3
 _DF_BITS = 22
-# Stored appeals whose comparable text and places are kept (``Detector._stored``): some minutes of
-# heavy intake, a few kB each.
-_STORED_CACHE = 8192
 _DF_MASK = np.uint32((1 << _DF_BITS) - 1)
+# Stored appeals whose comparable text and places are kept (``Detector._stored``), about 9 kB each:
+# the candidates of some minutes of heavy intake.
+_STORED_CACHE = 8192
 # The prior counts as this many appeals: enough to weigh a small CSV sensibly, soon outweighed by
 # the appeals actually indexed.
 _PRIOR_DOCS = 2000.0
@@ -622,7 +622,7 @@ class Detector:
 
     def _stored(self, rid: int) -> _Stored:
         """A stored appeal's comparable text and places, re-derived from the arrays: recent appeals
-        are candidates again and again, so the newest few thousand are kept."""
+        are candidates again and again, so the most recently used few thousand are kept."""
         cached = self._stored_cache.get(rid)
         if cached is None:
             ids = self._places.row(rid).tolist()
