@@ -359,8 +359,11 @@ class _PlaceNames:
     def __init__(self, table: Sequence[Place] = ()):
         self.table: list[Place] = []
         self.index: dict[Place, int] = {}
-        self._by_core: dict[tuple[str, str], set[int]] = {}  # (kind, core) → ids
-        self._by_tail: dict[tuple[str, str], set[int]] = {}  # (kind, core or a tail of it) → ids
+        # Each key's id, or array of ids once it has several: most keys have one, and the garbage
+        # collector walks every container on each full collection (a million appeals name a few
+        # hundred thousand places).
+        self._by_core: dict[tuple[str, str], int | array] = {}  # (kind, core) → ids
+        self._by_tail: dict[tuple[str, str], int | array] = {}  # (kind, core or a tail of it) → ids
         for place in table:
             self.intern(place)
 
@@ -369,19 +372,35 @@ class _PlaceNames:
         if pid is None:
             pid = self.index[place] = len(self.table)
             self.table.append(place)
-            self._by_core.setdefault((place.kind, place.core), set()).add(pid)
+            _file(self._by_core, (place.kind, place.core), pid)
             for tail in _tails(place.core):
-                self._by_tail.setdefault((place.kind, tail), set()).add(pid)
+                _file(self._by_tail, (place.kind, tail), pid)
         return pid
 
     def same(self, place: Place) -> frozenset[int]:
         """Ids of the stored places that ``place`` may be: those whose core is or ends with its
         core, and those whose core it ends with."""
         kind = place.kind
-        ids = set(self._by_tail.get((kind, place.core), ()))
-        for tail in _tails(place.core, proper=True):
-            ids.update(self._by_core.get((kind, tail), ()))
+        ids: set[int] = set()
+        for found in (
+            self._by_tail.get((kind, place.core)),
+            *(self._by_core.get((kind, tail)) for tail in _tails(place.core, proper=True)),
+        ):
+            if isinstance(found, int):
+                ids.add(found)
+            elif found is not None:
+                ids.update(found)
         return frozenset(ids)
+
+
+def _file(table: dict, key, pid: int) -> None:
+    found = table.get(key)
+    if found is None:
+        table[key] = pid
+    elif isinstance(found, int):
+        table[key] = array("q", (found, pid))
+    else:
+        found.append(pid)
 
 
 @dataclass(slots=True)
@@ -405,12 +424,11 @@ class _Mentions:
 
 
 @functools.lru_cache(maxsize=65536)
-def _tails(core: str, proper: bool = False) -> frozenset[str]:
+def _tails(core: str, proper: bool = False) -> tuple[str, ...]:
     """``core`` and its tails of two characters or more (``_tail``); only the shorter tails when
-    ``proper``."""
-    return frozenset(core[i:] for i in range(1 if proper else 0, len(core) - 1)) | (
-        frozenset() if proper else {core}
-    )
+    ``proper``. A tuple: the garbage collector stops tracking a tuple of strings, not a set."""
+    starts = range(1, len(core) - 1) if proper else range(max(1, len(core) - 1))
+    return tuple(core[i:] for i in starts)
 
 
 @functools.lru_cache(maxsize=65536)
