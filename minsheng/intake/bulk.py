@@ -35,7 +35,13 @@ from minsheng.intake.models import PayloadStatus, RawPayload
 from minsheng.intake.normalise import FieldError
 from minsheng.intake.service import AppealInput, _category, appeal_fields, parse, parse_push
 from minsheng.routing import places
-from minsheng.routing.hooks import predicted_category, system_dispatcher, triage_appeal, triage_effects
+from minsheng.routing.hooks import (
+    live_unit_ids,
+    predicted_category,
+    system_dispatcher,
+    triage_appeal,
+    triage_effects,
+)
 
 BATCH = 200
 
@@ -166,7 +172,7 @@ def _register(entries: list[_Entry], comparisons: dedup.Batch, settled: list[Raw
     comparisons.begin()
     appeal_ids = ids.reserve(Appeal, len(entries))
     case_ids = ids.reserve(Case, len(entries))
-    writer = _Writer()
+    writer = _Writer(live_units=live_unit_ids([e.triage for e in entries]))
     for entry, appeal_id in zip(entries, appeal_ids, strict=True):
         record = incoming_record(entry.fields, entry.predicted)
         record.id = str(appeal_id)
@@ -211,7 +217,8 @@ def _linkable(comparison: dedup.Comparison, writer: _Writer) -> Case | None:
 class _Writer:
     """The batch's rows, built as the single path builds them, written one INSERT per table."""
 
-    def __init__(self):
+    def __init__(self, live_units: set[int]):
+        self.live_units = live_units
         self.cases: list[Case] = []
         self.new_cases: dict[int, Case] = {}
         self.locked: dict[int, Case] = {}
@@ -269,7 +276,7 @@ class _Writer:
                     reasons=reasons,
                 )
             )
-        updates, unit, note = triage_effects(case, entry.triage)
+        updates, unit, note = triage_effects(case, entry.triage, self.live_units)
         for name, value in updates.items():
             setattr(case, name, value)
         if unit is not None:

@@ -73,10 +73,14 @@ def apply_triage(case: Case, result=None) -> Case:
     return case
 
 
-def triage_effects(case: Case, result) -> tuple[dict, Unit | None, str]:
+def triage_effects(case: Case, result, live_units: set[int] | None = None) -> tuple[dict, Unit | None, str]:
     """What triage changes on a case waiting for dispatch: the fields to set (its record, and the
     category and place when the case has none), the unit to send it to straight away (None: the
-    dispatchers decide) and the note of that dispatch. Writes nothing."""
+    dispatchers decide) and the note of that dispatch. Writes nothing.
+
+    The router's units may be up to a minute old in this process: a unit switched off since gets no
+    case; the dispatchers decide instead. ``live_units``: the active ones among a batch's, read once
+    (``live_unit_ids``); without it the unit is looked up."""
     updates = {"triage": result.as_dict()}
     if not case.category_id and result.category:
         category = router().categories.get(result.category)
@@ -87,7 +91,17 @@ def triage_effects(case: Case, result) -> tuple[dict, Unit | None, str]:
             district_code=result.district, township_code=result.township, community_code=result.community
         )
     unit = router().by_id.get(result.unit_id) if result.direct and result.unit_id else None
+    if unit is not None and unit.pk not in (live_units if live_units is not None else live_unit_ids([result])):
+        unit = None
     return updates, unit, "智能直派：" + "；".join(result.reasons[:3])
+
+
+def live_unit_ids(results) -> set[int]:
+    """The units that triage ``results`` would dispatch to straight away and that are active now."""
+    wanted = {r.unit_id for r in results if r.direct and r.unit_id}
+    if not wanted:
+        return set()
+    return set(Unit.objects.filter(pk__in=wanted, active=True).values_list("pk", flat=True))
 
 
 def learn_places(case: Case, unit: Unit, *, weight: int) -> int:

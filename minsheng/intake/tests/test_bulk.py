@@ -294,3 +294,23 @@ def test_a_payload_that_breaks_its_batch_is_isolated_and_the_others_are_register
     )
     assert [statuses[p.pk] for p in good] == ["processed"] * 3
     assert statuses[bad.pk] == "pending", "left for the sweep, which counts its tries and quarantines it"
+
+
+def test_a_unit_switched_off_elsewhere_gets_no_case_from_either_path(before):
+    from minsheng.routing.triage import router
+    from minsheng.units.models import Unit
+
+    first, _ = run(lambda ids: bulk.process_many(ids))
+    b2 = first[1]
+    assert b2[9] == CaseState.DISPATCHED and b2[10] is not None
+    # Switched off by another process: this one's router still holds the unit (for up to a minute).
+    assert router().by_id[b2[10]].active
+    Unit.objects.filter(pk=b2[10]).update(active=False)
+    assert router().by_id[b2[10]].active
+
+    singly, _ = run(one_by_one)
+    batched, _ = run(lambda ids: bulk.process_many(ids))
+    assert batched == singly
+    b2 = batched[1]
+    assert b2[9] == CaseState.REGISTERED and b2[10] is None, "left for the dispatchers"
+    assert b2[16]["direct"], "triage was sure: only the unit's state kept the case back"
