@@ -91,7 +91,9 @@ def triage_effects(case: Case, result, live_units: set[int] | None = None) -> tu
             district_code=result.district, township_code=result.township, community_code=result.community
         )
     unit = router().by_id.get(result.unit_id) if result.direct and result.unit_id else None
-    if unit is not None and unit.pk not in (live_units if live_units is not None else live_unit_ids([result])):
+    if live_units is None:
+        live_units = live_unit_ids([result])
+    if unit is not None and unit.pk not in live_units:
         unit = None
     return updates, unit, "智能直派：" + "；".join(result.reasons[:3])
 
