@@ -159,6 +159,17 @@ _GENERIC_TAILS = frozenset(
     """县城 农村 乡村 山村 渔村 全村 本村 该村 我村 各村 邻村 进城 全城 满城 古城 新城区 中小学 本小区 该小区 我小区
     各小区 老小区 新小区 本社区 该社区 我社区 各社区 小区 社区 公司 学校 医院 大学 中学 小学 市场 广场 银行 派出所""".split()
 )
+# Whole names that look like a place and are none in particular: a kind of road or facility found in
+# every district ("十字路", "垃圾站", "变电站"), a utility or a bank with branches everywhere ("燃气公司",
+# "农业银行"), or a phrase ("必经之路"). Two appeals that both name one are not thereby about one place;
+# counted as a place, they made unrelated appeals agree (the most frequent such names in the Teddy
+# Cup messages, read off ``extract_places`` over all of them).
+_GENERIC_PLACES = frozenset(
+    """十字路 丁字路 交叉路 公交线路 条线路 高速公路 城际铁路 水泥路 泥巴路 柏油路 城市道路 市政道路 条道路 乡村道路
+    走投无路 必经之路 垃圾站 垃圾场 垃圾中转站 变电站 收费站 质监站 自来水公司 自来水厂 水泥厂 机械厂 燃气公司
+    天然气公司 电力公司 供电公司 电信公司 移动公司 联通公司 保险公司 上市公司 房产公司 物业公司 置业有限公司 农业银行
+    工商银行 建设银行 中国银行 交通银行 邮政银行 政府网站 行政村 贫困村""".split()
+)
 _BUILDING_RE = re.compile(r"([0-9]{1,3}|[一二三四五六七八九十]{1,3})(号楼|栋|幢|座|单元|号院|期)")
 _COMMUNITY_SET = frozenset(re.sub(r"\(.*?\)", "", _COMMUNITY_SUFFIX).split("|"))
 _ROAD_SET = frozenset(re.sub(r"\(.*?\)", "", _ROAD_SUFFIX).split("|"))
@@ -327,6 +338,8 @@ def extract_places(text: str, gazetteer: Gazetteer | None = None) -> list[Place]
     for _start, _end, name, suffix, number in found:
         name = name.lstrip("0123456789")
         if len(name) < 2 or name in _GENERIC_CORES or (name + suffix) in _GENERIC_CORES:
+            continue
+        if (name + suffix) in _GENERIC_PLACES:
             continue
         written = name[-2:] + suffix
         if any(written[-n:] in _GENERIC_TAILS and n > len(suffix) for n in (2, 3)):

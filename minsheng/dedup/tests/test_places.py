@@ -50,6 +50,13 @@ def test_generic_places_are_ignored():
     assert not {core for _, core in kinds("农村道路和县城学校的问题，本小区也有")} & {"农村", "县城", "本"}
 
 
+def test_a_kind_of_road_or_facility_or_a_utility_names_no_place_but_a_named_one_does():
+    assert kinds("十字路口的垃圾站臭气熏天，燃气公司和农业银行都不管，高速公路噪音大") == set()
+    found = kinds("解放路加油站旁的自来水公司宿舍")
+    assert ("landmark", "解放路加油站") in found
+    assert ("community", "自来水公司宿舍") in found, "the staff housing of a utility is a community"
+
+
 def test_gazetteer_finds_bare_official_names_and_is_optional():
     gazetteer = Gazetteer(
         [
