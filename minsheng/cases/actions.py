@@ -287,13 +287,24 @@ def dispatch_case(case: Case, unit: Unit, *, actor, note: str = "") -> Case:
     return case
 
 
-def dispatch_plan(case: Case, unit: Unit, *, now=None, accept_hours=None) -> tuple[dict, dict]:
+def dispatch_plan(
+    case: Case, unit: Unit, *, now=None, accept_hours=None, deadlines: dict | None = None
+) -> tuple[dict, dict]:
     """What sending ``case`` to ``unit`` sets on the case (deadlines from now, in working time) and
-    what its DISPATCH event records. ``accept_hours`` saves a batch reading the policy each time."""
+    what its DISPATCH event records. A batch dispatching many cases at one moment passes
+    ``accept_hours`` (the policy read once) and ``deadlines`` (a dict kept for the batch: the
+    deadlines worked out once per number of days)."""
     now = now or clock.now()
     days = case.category.deadline_days if case.category_id else 5
-    accept_due = workdays.add_working_hours(now, accept_hours or policy.get("accept_hours"))
-    complete_due = workdays.add_working_days(now, days)
+    due = deadlines.get(days) if deadlines is not None else None
+    if due is None:
+        due = (
+            workdays.add_working_hours(now, accept_hours or policy.get("accept_hours")),
+            workdays.add_working_days(now, days),
+        )
+        if deadlines is not None:
+            deadlines[days] = due
+    accept_due, complete_due = due
     fields = dict(
         responsible_unit=unit,
         handler=None,

