@@ -104,7 +104,7 @@ class PartnerPushView(APIView):
                 body=body,
                 source=partner.code,
                 signature=signature,
-                then=self.queue if on_receipt else None,
+                then=self.queue if on_receipt and self.queue_due() else None,
                 **meta,
             )
         except IntegrityError:
@@ -121,6 +121,9 @@ class PartnerPushView(APIView):
         outcome = self.acknowledge(payload) if on_receipt else self.handle_payload(payload)
         status = {"created": 201, "accepted": 202, "duplicate": 200, "quarantined": 400}[outcome.status]
         return Response(outcome.as_dict(), status=status)
+
+    def queue_due(self) -> bool:
+        raise NotImplementedError
 
     def queue(self, payload):
         raise NotImplementedError
@@ -148,6 +151,11 @@ class WorkOrderPushView(PartnerPushView):
 
     def handle_payload(self, payload):
         return service.process_with_parser(payload)
+
+    def queue_due(self) -> bool:
+        from minsheng.intake.tasks import queue_due
+
+        return queue_due()
 
     def queue(self, payload):
         """Runs inside the transaction that stores the payload: both are committed, or neither."""

@@ -93,6 +93,11 @@ def store_raw(
         status=status,
         error=error,
     )
+    if then is None and connection.vendor == "postgresql" and connection.get_autocommit():
+        # One statement is its own transaction: committed when it returns, without the BEGIN and
+        # COMMIT round trips (most pushes answered on receipt queue nothing).
+        _insert(payload)
+        return payload
     with transaction.atomic(durable=True):
         if connection.vendor == "postgresql":
             _insert(payload)

@@ -75,14 +75,20 @@ _queued_at = -QUEUE_EVERY_S
 _queued_lock = threading.Lock()
 
 
-def queue_received(payload: RawPayload) -> None:
-    """Call inside the transaction that stores a payload answered on receipt."""
+def queue_due() -> bool:
+    """Whether this push is the one (at most one a second in this process) to queue the task; it is
+    then expected to call ``queue_received`` in the transaction that stores its payload."""
     global _queued_at
     now = time.monotonic()
     with _queued_lock:
         if now - _queued_at < QUEUE_EVERY_S:
-            return
+            return False
         _queued_at = now
+        return True
+
+
+def queue_received(payload: RawPayload) -> None:
+    """Call inside the transaction that stores a payload answered on receipt, when ``queue_due``."""
     if not _drain_waiting():
         process_received.enqueue()
 

@@ -211,6 +211,28 @@ def test_on_receipt_a_burst_queues_one_task_not_one_per_push(on_receipt, monkeyp
     assert drain() == 3 and Appeal.objects.count() == 3
 
 
+@pytest.mark.django_db(transaction=True)
+def test_on_receipt_pushes_outside_a_transaction_are_each_committed_and_queue_one_task(on_receipt):
+    """As under gunicorn (no test transaction around the request): the push that queues the task
+    stores its payload with the task in one transaction, the next ones store theirs in a statement
+    of its own."""
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult
+
+    answers = [push(on_receipt, work_order(f"JN{n}")) for n in range(3)]
+    assert [a.status_code for a in answers] == [202] * 3
+    ids = [a.json()["payload_id"] for a in answers]
+    assert DBTaskResult.objects.filter(task_path="minsheng.intake.tasks.process_received").count() == 1
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        other = connection.get_connection_params()
+        with psycopg.connect(**{k: v for k, v in other.items() if k != "cursor_factory"}) as reader:
+            seen = reader.execute("SELECT count(*) FROM intake_rawpayload WHERE id = ANY(%s)", [ids])
+            assert seen.fetchone()[0] == 3, "committed, seen from another connection"
+    assert drain() == 3 and Appeal.objects.count() == 3
+
+
 def test_on_receipt_a_repeated_work_order_is_answered_with_the_existing_appeal_at_once(on_receipt):
     push(on_receipt, work_order())
     drain()
