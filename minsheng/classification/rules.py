@@ -114,6 +114,16 @@ class RuleClassifier:
         for code, words in table.items():
             norm = {self._normalise(w) for w in words if w.strip()}
             self._rules.append((code, [(w, _weight(w)) for w in sorted(norm)]))
+        # Each keyword under its first two characters: a text is searched only for the keywords that
+        # begin with one of its own pairs of characters (a tenth of them, for a typical appeal).
+        self._by_start: dict[str, list[tuple[int, int]]] = {}
+        self._short: list[tuple[int, int]] = []  # one-character keywords: looked for in every text
+        for i, (_, words) in enumerate(self._rules):
+            for j, (word, _) in enumerate(words):
+                if len(word) < 2:
+                    self._short.append((i, j))
+                else:
+                    self._by_start.setdefault(word[:2], []).append((i, j))
 
     @staticmethod
     def _normalise(text: str) -> str:
@@ -122,9 +132,18 @@ class RuleClassifier:
     def scores(self, text: str) -> dict[str, float]:
         """Per-category evidence: the summed weights of the distinct keywords found."""
         norm = self._normalise(text or "")
+        found: dict[int, list[int]] = {}
+        for start in {norm[k : k + 2] for k in range(len(norm) - 1)}:
+            for i, j in self._by_start.get(start, ()):
+                if self._rules[i][1][j][0] in norm:
+                    found.setdefault(i, []).append(j)
+        for i, j in self._short:
+            if self._rules[i][1][j][0] in norm:
+                found.setdefault(i, []).append(j)
         out = {}
-        for code, words in self._rules:
-            score = sum(weight for word, weight in words if word in norm)
+        for i in sorted(found):  # the table's order, and each category's keywords in theirs
+            code, words = self._rules[i]
+            score = sum(words[j][1] for j in sorted(found[i]))
             if score:
                 out[code] = score
         return out
