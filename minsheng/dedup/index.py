@@ -179,10 +179,16 @@ class BandIndex:
     def query(self, band_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(candidate ids, number of bands shared), newest ``cap`` entries of each bucket only."""
         found = []
+        # A bucket's bounds in one search: where its key starts and where the next key would. (The
+        # largest key has no next one; it is searched for on the right instead.)
+        bounds = np.stack([band_keys, band_keys + _U64(1)], axis=1)
+        top = np.iinfo(_U64).max
         for b in range(self.bands):
             keys = self.keys[b]
-            lo = np.searchsorted(keys, band_keys[b], "left")
-            hi = np.searchsorted(keys, band_keys[b], "right")
+            if band_keys[b] == top:
+                lo, hi = np.searchsorted(keys, band_keys[b], "left"), len(keys)
+            else:
+                lo, hi = np.searchsorted(keys, bounds[b]).tolist()
             if hi > lo:
                 # a bucket shared by thousands (boilerplate texts) is capped to its newest ids
                 found.append(self.ids[b][max(lo, hi - self.cap) : hi])
