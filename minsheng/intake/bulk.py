@@ -6,7 +6,8 @@ appeal placed and triaged, compared with every stored appeal and with the batch'
 one hold of the comparison lock, then linked to an open case, registered as a repeat or as a new case
 (dispatched straight away when triage is sure). The rows are built by the same functions the single
 path uses (``cases.actions.case_row``, ``appeal_row``, ``dispatch_plan``, the event builders) and
-written with one INSERT per table: a batch of 200 costs a few dozen statements instead of ~35 each.
+written with one statement per table (COPY on PostgreSQL): a batch of 200 costs a few dozen statements
+instead of ~35 each.
 
 Why: one appeal at a time spent most of its ~30 ms of worker CPU in the ORM and round trips, so the
 worker fell behind a partner pushing a few dozen work orders a second. The batch is all or nothing; if
@@ -215,7 +216,7 @@ def _linkable(comparison: dedup.Comparison, writer: _Writer) -> Case | None:
 
 
 class _Writer:
-    """The batch's rows, built as the single path builds them, written one INSERT per table."""
+    """The batch's rows, built as the single path builds them, written one statement per table."""
 
     def __init__(self, live_units: set[int]):
         self.live_units = live_units
