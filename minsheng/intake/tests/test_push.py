@@ -212,7 +212,7 @@ def test_on_receipt_a_burst_queues_one_task_not_one_per_push(on_receipt, monkeyp
 
 
 @pytest.mark.django_db(transaction=True)
-def test_on_receipt_pushes_outside_a_transaction_are_each_committed_and_queue_one_task(on_receipt):
+def test_on_receipt_pushes_outside_a_transaction_are_each_committed_and_queue_one_task(world, on_receipt):
     """As under gunicorn (no test transaction around the request): the push that queues the task
     stores its payload with the task in one transaction, the next ones store theirs in a statement
     of its own."""

@@ -8,6 +8,7 @@ from xml.etree import ElementTree
 import jsonschema
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from minsheng.accounts.models import User
 from minsheng.appeals.models import Appeal
@@ -391,7 +392,7 @@ def test_request_filters(app_client):
     assert ids(f"service_request_id={parking.open311.request_id},nope&status=open") == [
         parking.open311.request_id
     ]
-    today = clock.now().date()
+    today = timezone.localdate(clock.now())  # the +08:00 day: from 16:00 UTC it is a day ahead of UTC's
     window = urlencode({"start_date": f"{today - dt.timedelta(days=1)}T00:00:00+08:00",
                         "end_date": f"{today + dt.timedelta(days=1)}T00:00:00+08:00"})  # fmt: skip
     assert len(ids(window)) == 2
