@@ -115,7 +115,8 @@ class RuleClassifier:
             norm = {self._normalise(w) for w in words if w.strip()}
             self._rules.append((code, [(w, _weight(w)) for w in sorted(norm)]))
         # Each keyword under its first two characters: a text is searched only for the keywords that
-        # begin with one of its own pairs of characters (a tenth of them, for a typical appeal).
+        # begin with one of its own pairs of characters (a median of 4 of the 306 for the Teddy Cup
+        # messages).
         self._by_start: dict[str, list[tuple[int, int]]] = {}
         self._short: list[tuple[int, int]] = []  # one-character keywords: looked for in every text
         for i, (_, words) in enumerate(self._rules):
