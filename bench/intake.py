@@ -211,7 +211,7 @@ def load_messages() -> int:
     A title or clause that names a place of its own (a community, road or landmark of the message it
     came from; its pseudonymised city and district stay) is left out: a work order is about the one place it is given, and recombined
     clauses would have each name four or five unrelated places, which every other work order drawing
-    the same clauses would seem to share (10 % of the clauses, 70 % of the titles)."""
+    the same clauses would seem to share (10 % of the clauses, half of the titles)."""
     from dedup_labelled import load_messages as teddy_messages
 
     from minsheng.dedup.places import SPECIFIC_KINDS, default_gazetteer, extract_places
