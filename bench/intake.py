@@ -31,13 +31,14 @@
 
 Everything runs on this machine against 127.0.0.1 only: throw-away databases ``minsheng_bench_intake``
 and ``helpdesk_bench`` (dropped at the end unless ``--keep``), generated files under ``bench/work/``.
-The load generator is a set of processes, one keep-alive HTTP/1.1 connection each (``_Http``) (a client sends its
-next request when the previous answer arrived, and in the sustained phase not before its time). On a small machine it shares the CPU
-with gunicorn and PostgreSQL (and with whatever else runs there), so besides the rates the bench
-measures the CPU each request cost the server, its database backends and the clients, and the share of
-the machine that other jobs took meanwhile (``*_other_cpu_share``).
+The load generator is a set of processes, one keep-alive HTTP/1.1 connection each (``_Http``): a client
+sends its next request when the previous answer arrived, and in the sustained phase not before its time.
+On a small machine it shares the CPU with gunicorn and PostgreSQL (and with whatever else runs
+there), so besides the rates the bench measures the CPU each request cost the server, its database
+backends and the clients, and the share of the machine that other jobs took meanwhile
+(``*_other_cpu_share``).
 
-    .venv/bin/python bench/intake.py                          # everything; ~9 minutes on 2 cores
+    .venv/bin/python bench/intake.py                          # everything; ~8 minutes on 2 cores
     .venv/bin/python bench/intake.py --skip-import --skip-helpdesk --duration 10   # quick push check
     .venv/bin/python bench/intake.py --rows 100000            # smaller import (import_1m_s stays null)
     .venv/bin/python bench/intake.py --threads 1              # sync workers instead of gthread × 4
@@ -209,9 +210,10 @@ def load_messages() -> int:
     duplicate that the detector rightly links (half the appeals, in a first try).
 
     A title or clause that names a place of its own (a community, road or landmark of the message it
-    came from; its pseudonymised city and district stay) is left out: a work order is about the one place it is given, and recombined
-    clauses would have each name four or five unrelated places, which every other work order drawing
-    the same clauses would seem to share (10 % of the clauses, half of the titles)."""
+    came from; its pseudonymised city and district stay) is left out: a work order is about the one
+    place it is given, and recombined clauses would have each name four or five unrelated places, which
+    every other work order drawing the same clauses would seem to share (10 % of the clauses, half of
+    the titles)."""
     from dedup_labelled import load_messages as teddy_messages
 
     from minsheng.dedup.places import SPECIFIC_KINDS, default_gazetteer, extract_places
@@ -474,8 +476,8 @@ class _Http:
 
 def _client(index, port, make, times, ready, expect, queue, prepare, schedule=None, seed=0) -> None:
     """One closed-loop client: send, wait for the whole answer, record, repeat until ``end``. With
-    ``schedule`` (interval) it is paced: request n leaves at start + offset + n × interval, at once
-    when the client is late (the answers lag), so the offered rate holds whatever happens.
+    ``schedule`` (offset, interval) it is paced: request n leaves at start + offset + n × interval, at
+    once when the client is late (the answers lag), so the offered rate holds whatever happens.
 
     The first ``prepare`` requests are built and signed before the start (``ready``, then ``times``
     holds start, warm-up end and end): a partner system runs on its own machine, and building work
@@ -1116,7 +1118,6 @@ execute_from_command_line(sys.argv)
 """
 HELPDESK_SETUP = """\
 import json
-import math
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from helpdesk.models import Queue
