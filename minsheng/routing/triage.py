@@ -7,7 +7,7 @@ suggested units and categories. ``minsheng route`` runs exactly this over a CSV.
 
 import time
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 from minsheng.categories.models import Category
 from minsheng.routing import places
@@ -57,7 +57,16 @@ class Triage:
     category_given: bool = False
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # What the case stores (JSON). Built by hand: ``dataclasses.asdict`` deep-copies every value
+        # and took a tenth of a millisecond per appeal in the intake worker.
+        data = {name: getattr(self, name) for name in _SCALARS}
+        data["reasons"] = list(self.reasons)
+        data["categories"] = [tuple(c) for c in self.categories]
+        data["suggestions"] = [vars(s).copy() for s in self.suggestions]
+        return data
+
+
+_SCALARS = tuple(f.name for f in fields(Triage) if f.name not in ("reasons", "categories", "suggestions"))
 
 
 class Router:

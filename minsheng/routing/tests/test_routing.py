@@ -1,6 +1,7 @@
 """Location, routing rules, triage decisions and the ``minsheng route`` command."""
 
 import csv
+import dataclasses
 import io
 
 import pytest
@@ -83,6 +84,16 @@ def test_district_only_suggests_the_branch_but_does_not_dispatch():
     result = triage("小区门口有人赌博", "槐荫区", category_code="vice")
     assert not result.direct
     assert result.unit == "槐荫分局"
+
+
+def test_what_a_case_stores_of_its_triage_is_the_whole_result():
+    result = triage("历下区某小区门口有人聚众赌博", "历下区")
+    assert result.suggestions and result.categories and result.reasons
+    stored = result.as_dict()
+    assert stored == dataclasses.asdict(result)
+    stored["suggestions"][0]["score"] = -1.0
+    stored["reasons"].append("改动")
+    assert result.suggestions[0].score != -1.0 and "改动" not in result.reasons  # a copy, not a view
 
 
 def test_an_admin_rule_overrides_the_default_route():
