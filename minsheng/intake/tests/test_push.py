@@ -1,7 +1,11 @@
-"""Partner pushes: signatures, replays, repeated work orders, bad payloads kept for repair."""
+"""Partner pushes: signatures, replays, repeated work orders, bad payloads kept for repair.
+
+Every test runs twice: through Django's handler (the test client) and through the WSGI application
+as gunicorn serves it, where the work-order push is answered by the fast path (``intake.fastpath``)."""
 
 import datetime as dt
 import json
+import sys
 import time
 
 import pytest
@@ -13,10 +17,18 @@ from minsheng.appeals.models import Appeal
 from minsheng.intake import signing
 from minsheng.intake.models import Partner, PayloadStatus, RawPayload
 from minsheng.intake.normalise import SHANGHAI
+from minsheng.intake.tests.wsgi_client import WsgiClient
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/intake/partners/{}/work-orders/"
+CLIENT = Client  # set by ``through`` for each test
+
+
+@pytest.fixture(autouse=True, params=["django", "wsgi"])
+def through(request, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "CLIENT", Client if request.param == "django" else WsgiClient)
+    return request.param
 
 
 @pytest.fixture
@@ -42,7 +54,7 @@ def push(partner, record, *, timestamp=None, headers=None, raw: bytes | None = N
     signed = signing.signed_headers(partner, body, timestamp=timestamp)
     signed.update(headers or {})
     extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in signed.items()}
-    return Client().post(URL.format(partner.code), data=body, content_type="application/json", **extra)
+    return CLIENT().post(URL.format(partner.code), data=body, content_type="application/json", **extra)
 
 
 def test_a_signed_work_order_becomes_an_appeal_with_clean_fields(hotline):
@@ -87,10 +99,10 @@ def test_a_replayed_request_is_refused(hotline):
     headers = signing.signed_headers(hotline, body)
     extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
     assert (
-        Client().post(URL.format("jn12345"), body, content_type="application/json", **extra).status_code
+        CLIENT().post(URL.format("jn12345"), body, content_type="application/json", **extra).status_code
         == 201
     )
-    again = Client().post(URL.format("jn12345"), body, content_type="application/json", **extra)
+    again = CLIENT().post(URL.format("jn12345"), body, content_type="application/json", **extra)
     assert again.status_code == 409 and again.json()["code"] == "replayed"
     assert Appeal.objects.count() == 1
 
@@ -101,8 +113,8 @@ def test_an_old_timestamp_is_refused(hotline):
 
 
 def test_an_unknown_partner_and_a_missing_signature(hotline):
-    assert Client().post(URL.format("nobody"), b"{}", content_type="application/json").status_code == 404
-    unsigned = Client().post(URL.format("jn12345"), b"{}", content_type="application/json")
+    assert CLIENT().post(URL.format("nobody"), b"{}", content_type="application/json").status_code == 404
+    unsigned = CLIENT().post(URL.format("jn12345"), b"{}", content_type="application/json")
     assert unsigned.status_code == 401 and unsigned.json()["code"] == "unsigned"
 
 
