@@ -413,9 +413,11 @@ class Batch:
         lock()
         self.idx.catch_up()
 
-    def compare(self, record: Record) -> tuple[Comparison, Features]:
+    def compare(self, record: Record, features: Features | None = None) -> tuple[Comparison, Features]:
+        """``features``: the record's, worked out beforehand (``Detector.features``), else here."""
         detector = self.idx.detector
-        features = detector.features(record)
+        if features is None:
+            features = detector.features(record)
         matches = detector.query(record, limit=10, features=features)
         return decide(matches, known=self.cases), features
 

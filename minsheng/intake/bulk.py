@@ -30,6 +30,7 @@ from minsheng.cases.models import Case, CaseEvent
 from minsheng.core import clock, ids, policy
 from minsheng.dedup import service as dedup
 from minsheng.dedup.actions import incoming_record
+from minsheng.dedup.detector import Detector, Features
 from minsheng.dedup.models import DuplicateSuggestion, IndexChange
 from minsheng.divisions.models import Division
 from minsheng.intake.models import PayloadStatus, RawPayload
@@ -54,6 +55,7 @@ class _Entry:
     fields: dict | None = None
     triage: object = None
     predicted: object = None
+    features: Features | None = None  # the duplicate detector's
     repeats: list[_Entry] = field(default_factory=list)  # the same work order again in this batch
 
 
@@ -69,7 +71,8 @@ def process_many(payload_ids: list[int]) -> int:
         )
         entries, settled = _parse(payloads)
         entries = _known_work_orders(entries, settled)
-        _triage(entries)
+        # Before the comparison lock: another worker's batch waits for it only as long as it must.
+        _triage(entries, comparisons.idx.ensure())
         _register(entries, comparisons, settled)
         _save_settled(settled)
         return len(settled)
@@ -150,8 +153,9 @@ def _known_work_orders(entries: list[_Entry], settled: list[RawPayload]) -> list
     return fresh
 
 
-def _triage(entries: list[_Entry]) -> None:
-    """Place, category hint and triage of each (no write); the divisions read at once."""
+def _triage(entries: list[_Entry], detector: Detector) -> None:
+    """Place, category hint, triage and the duplicate detector's features of each (no write, no
+    lock); the divisions read at once. ``detector`` lends its gazetteer and settings, not its index."""
     located = [places.locate(e.data.address, e.data.content) for e in entries]
     codes = {c for p in located for c in (p.district, p.township, p.community) if c}
     divisions = Division.objects.in_bulk(codes)
@@ -165,6 +169,7 @@ def _triage(entries: list[_Entry]) -> None:
             data.title, data.content, data.address, category, phone=data.appellant_phone
         )
         entry.predicted = category or predicted_category(entry.triage)
+        entry.features = detector.features(incoming_record(entry.fields, entry.predicted))
 
 
 def _register(entries: list[_Entry], comparisons: dedup.Batch, settled: list[RawPayload]) -> None:
@@ -177,7 +182,7 @@ def _register(entries: list[_Entry], comparisons: dedup.Batch, settled: list[Raw
     for entry, appeal_id in zip(entries, appeal_ids, strict=True):
         record = incoming_record(entry.fields, entry.predicted)
         record.id = str(appeal_id)
-        comparison, features = comparisons.compare(record)
+        comparison, features = comparisons.compare(record, entry.features)
         case = _linkable(comparison, writer)
         if case is not None:
             appeal = writer.link(case, appeal_id, comparison, entry.fields)
