@@ -46,25 +46,24 @@ class PushFastPath:
         code = self._code(environ)
         if code is None:
             return self.app(environ, start_response)
+        request = WSGIRequest(environ)  # reads nothing yet
+        if not self._plain(request):
+            return self.app(environ, start_response)
         signals.request_started.send(sender=self.__class__, environ=environ)
         try:
-            request = WSGIRequest(environ)
-            if not self._plain(request):
-                return self.app(environ, start_response)
             try:
-                body = request.body
-                status, answer = self.view.receive(code, body, request.headers, request_meta(request))
+                status, answer = self.view.receive(code, request.body, request.headers, request_meta(request))
             except Exception:
                 log.exception("push to %s failed", environ.get("PATH_INFO"))
                 status, answer = 500, {"code": "server_error", "message": "服务器内部错误，请稍后重试"}
-            body = json.dumps(answer, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
+            content = json.dumps(answer, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
             headers = [
                 ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
+                ("Content-Length", str(len(content))),
                 *self._security_headers(request),
             ]
             start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-            return [body]
+            return [content]
         finally:
             signals.request_finished.send(sender=self.__class__)
 
