@@ -314,3 +314,28 @@ def test_a_unit_switched_off_elsewhere_gets_no_case_from_either_path(before):
     b2 = batched[1]
     assert b2[9] == CaseState.REGISTERED and b2[10] is None, "left for the dispatchers"
     assert b2[16]["direct"], "triage was sure: only the unit's state kept the case back"
+
+
+def test_the_batch_writes_each_value_as_the_orm_would_prepare_it(before, monkeypatch):
+    """``_Columns`` passes plain values through unprepared: it must give what the fields would."""
+    checked: dict[str, int] = {}
+    insert_rows = bulk._insert_rows
+
+    def comparing(model, rows):
+        if rows:
+            columns = bulk._Columns.of(model, rows[0].pk is not None)
+            for row in rows:
+                fast = columns.values(row)
+                for f, value in zip(columns.fields, fast, strict=True):
+                    if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+                        continue  # stamped anew at each preparation
+                    expected = f.get_db_prep_save(f.pre_save(row, True), connection)
+                    # psycopg's JSON wrappers compare by identity: compare what they wrap
+                    assert getattr(value, "obj", value) == getattr(expected, "obj", expected), (model, f.name)
+                checked[model.__name__] = checked.get(model.__name__, 0) + 1
+        insert_rows(model, rows)
+
+    monkeypatch.setattr(bulk, "_insert_rows", comparing)
+    with clock.frozen_at(NOW):
+        assert bulk.process_many([p.pk for p in the_batch()]) == 8
+    assert {"Case", "Appeal", "IndexChange", "CaseEvent"} <= checked.keys()
