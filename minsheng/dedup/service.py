@@ -33,6 +33,7 @@ from minsheng.appeals.models import Appeal
 from minsheng.cases.choices import OPEN_STATES
 from minsheng.cases.models import Case
 from minsheng.core import clock
+from minsheng.core.rows import by_pk
 from minsheng.dedup.detector import LINK, SUGGEST, DedupConfig, Detector, Features, Record
 from minsheng.dedup.models import IndexChange, IndexLock
 
@@ -106,6 +107,11 @@ def category_windows(cfg: DedupConfig) -> dict[str, tuple[timedelta, timedelta]]
             timedelta(days=category.dedup_event_days) if category.dedup_event_days else cfg.event_window,
         )
     return windows
+
+
+def category_path_of(category_id: int | None) -> str:
+    """``category_path`` of the category with this id (categories read at most once a minute)."""
+    return _categories.path(category_id)
 
 
 def category_path(category) -> str:
@@ -486,15 +492,14 @@ def decide(matches, known: dict[int, Case] | None = None) -> Comparison:
         if m.decision in (LINK, SUGGEST) and m.group_id and m.group_id.startswith("c")
     }
     # The verdict needs a case's number and state only (a link re-reads its case under a row lock).
-    cases = Case.objects.only("pk", "number", "state")
     if not case_ids:
         cases = {}
     elif known is None:
-        cases = cases.in_bulk(case_ids)
+        cases = by_pk(Case, case_ids, ("number", "state"))
     else:
         missing = case_ids - known.keys()
         if missing:
-            known.update(cases.in_bulk(missing))
+            known.update(by_pk(Case, missing, ("number", "state")))
         cases = known
     best = None
     suggestions = []

@@ -28,6 +28,7 @@ from minsheng.cases import actions as case_actions
 from minsheng.cases.choices import OPEN_STATES, CaseState, EventAction
 from minsheng.cases.models import Case, CaseEvent
 from minsheng.core import clock, ids, policy
+from minsheng.core.rows import by_pk
 from minsheng.dedup import service as dedup
 from minsheng.dedup.actions import incoming_record
 from minsheng.dedup.detector import Detector, Features
@@ -44,6 +45,7 @@ from minsheng.routing.hooks import (
     triage_appeal,
     triage_effects,
 )
+from minsheng.units.models import Unit
 
 BATCH = 200
 
@@ -189,7 +191,7 @@ def _register(entries: list[_Entry], comparisons: dedup.Batch, settled: list[Raw
         else:
             case = writer.open(case_ids.pop(0), appeal_id, comparison, entry)
             appeal = writer.appeals[-1]
-        indexed_as = dedup.category_path(case.category) or None
+        indexed_as = dedup.category_path_of(case.category_id) or None
         if indexed_as != record.category:
             # The index holds an appeal under its case's category (as a rebuild would read it).
             record.category, features = indexed_as, None
@@ -207,11 +209,9 @@ def _linkable(comparison: dedup.Comparison, writer: _Writer) -> Case | None:
         return None
     case = comparison.case
     if case.pk not in writer.new_cases and case.pk not in writer.locked:
-        case = (
-            Case.objects.select_for_update(of=("self",))
-            .select_related("responsible_unit", "category__parent")
-            .get(pk=case.pk)
-        )
+        case = by_pk(Case, [case.pk], for_update=True)[case.pk]
+        if case.responsible_unit_id:  # named on the timeline's link event
+            case.responsible_unit = writer.unit(case.responsible_unit_id)
         writer.locked[case.pk] = case
     case = writer.new_cases.get(case.pk) or writer.locked[case.pk]
     if case.state in OPEN_STATES:
@@ -235,6 +235,13 @@ class _Writer:
         self.accept_hours = policy.get("accept_hours")
         self.now = clock.now()
         self.deadlines: dict = {}  # the batch's deadlines by number of days (``dispatch_plan``)
+        self.units: dict[int, Unit] = {}
+
+    def unit(self, unit_id: int) -> Unit:
+        """A unit's name, read once per batch."""
+        if unit_id not in self.units:
+            self.units.update(by_pk(Unit, [unit_id], ("name",)))
+        return self.units[unit_id]
 
     def link(self, case: Case, appeal_id: int, comparison: dedup.Comparison, fields: dict) -> Appeal:
         appeal = case_actions.appeal_row(
@@ -377,12 +384,9 @@ class _Columns:
     def __init__(self, model, keyed: bool):
         self.fields = [f for f in model._meta.concrete_fields if keyed or not f.primary_key]
         quote = connection.ops.quote_name
-        self.statement = (
-            f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in self.fields)}) FROM STDIN"
-        )
+        self.statement = f"COPY {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in self.fields)}) FROM STDIN"
         self.spec = [
-            (f, f.attname, _PLAIN.get(type(f.target_field if f.is_relation else f)))
-            for f in self.fields
+            (f, f.attname, _PLAIN.get(type(f.target_field if f.is_relation else f))) for f in self.fields
         ]
 
     @classmethod
