@@ -53,7 +53,10 @@ def test_the_fast_path_answers_with_djangos_status_body_and_headers(hotline, mon
 def test_the_fast_path_leaves_a_host_not_allowed_to_django(hotline):
     body, headers = signed(hotline, work_order())
     response = WsgiClient().post(
-        URL.format("jn12345"), body, content_type="application/json", **{**headers, "HTTP_HOST": "evil.example"}
+        URL.format("jn12345"),
+        body,
+        content_type="application/json",
+        **{**headers, "HTTP_HOST": "evil.example"},
     )
     assert response.status_code == 400
     assert "json" not in response["Content-Type"]  # Django's own page, not an answer to the push
