@@ -7,6 +7,7 @@
    appeal. What cannot be parsed is quarantined with the field and the reason, for repair.
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 
 from minsheng.appeals.models import Appeal, AppealAttachment
 from minsheng.core import clock
+from minsheng.core.rows import Columns
 from minsheng.divisions.models import Division
 from minsheng.intake import normalise
 from minsheng.intake.models import PayloadStatus, RawPayload
@@ -120,32 +122,19 @@ def _insert(payload: RawPayload) -> None:
     import psycopg
 
     payload.body_sha256 = hashlib.sha256(payload.body).hexdigest()
-    fields, statement = _insert_statement()
-    values = [field.get_db_prep_save(field.pre_save(payload, True), connection) for field in fields]
+    columns = Columns.of(RawPayload, keyed=False)
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(statement, values, prepare=False)
+        cursor.execute(_insert_statement(columns), columns.values(payload), prepare=False)
         payload.pk = cursor.fetchone()[0]
     payload._state.adding, payload._state.db = False, connection.alias
 
 
-_INSERT: tuple[list, str] | None = None
-
-
-def _insert_statement() -> tuple[list, str]:
-    global _INSERT
-    if _INSERT is None:
-        meta = RawPayload._meta
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(f.column) for f in fields)
-        placeholders = ", ".join("%b" if f.name == "body" else "%s" for f in fields)
-        _INSERT = (
-            fields,
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-            f" RETURNING {quote(meta.pk.column)}",
-        )
-    return _INSERT
+@functools.cache
+def _insert_statement(columns: Columns) -> str:
+    placeholders = ", ".join("%b" if f.name == "body" else "%s" for f in columns.fields)
+    pk = connection.ops.quote_name(RawPayload._meta.pk.column)
+    return f"INSERT INTO {columns.table} ({columns.names}) VALUES ({placeholders}) RETURNING {pk}"  # noqa: S608
 
 
 def fields_from_mapping(record: dict, mapping: dict[str, str], channel: str) -> AppealInput:

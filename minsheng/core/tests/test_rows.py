@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 def cases():
     made = []
     for n, content in enumerate(["小区门口噪音扰民", "路口车辆违停"]):
-        appeal = actions.register_appeal(actor=None, channel="hotline_12345", content=content, title=f"第{n}件")
+        appeal = actions.register_appeal(
+            actor=None, channel="hotline_12345", content=content, title=f"第{n}件"
+        )
         case = appeal.case
         Case.objects.filter(pk=case.pk).update(triage={"category": "noise", "reasons": ["测试"], "n": n})
         made.append(Case.objects.get(pk=case.pk))

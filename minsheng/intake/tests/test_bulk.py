@@ -13,6 +13,7 @@ from minsheng.appeals.models import Appeal
 from minsheng.cases.choices import CaseState
 from minsheng.cases.models import Case
 from minsheng.core import clock
+from minsheng.core.rows import Columns
 from minsheng.dedup import service as dedup_service
 from minsheng.dedup.models import DuplicateSuggestion, IndexChange
 from minsheng.dedup.tests.test_intake import BBQ, BBQ_ELSEWHERE, BBQ_NEIGHBOUR, BBQ_RETOLD, _answered
@@ -317,13 +318,13 @@ def test_a_unit_switched_off_elsewhere_gets_no_case_from_either_path(before):
 
 
 def test_the_batch_writes_each_value_as_the_orm_would_prepare_it(before, monkeypatch):
-    """``_Columns`` passes plain values through unprepared: it must give what the fields would."""
+    """``core.rows.Columns`` passes plain values through unprepared: it must give what the fields would."""
     checked: dict[str, int] = {}
     insert_rows = bulk._insert_rows
 
     def comparing(model, rows):
         if rows:
-            columns = bulk._Columns.of(model, rows[0].pk is not None)
+            columns = Columns.of(model, rows[0].pk is not None)
             for row in rows:
                 fast = columns.values(row)
                 for f, value in zip(columns.fields, fast, strict=True):
