@@ -451,6 +451,7 @@ class Features:
     question: bool = False  # a question put to the police (a consultation category, or worded as one)
     weights: np.ndarray | None = None  # the text's weights, set by the detector for one query
     mentions: _Mentions | None = None  # the places as stored ones, set by the detector for one query
+    bands: np.ndarray | None = None  # the text's LSH band keys (empty: too few shingles), see ``_bands``
 
 
 @dataclass(slots=True)
@@ -638,6 +639,14 @@ class Detector:
         pos = np.minimum(np.searchsorted(_COMMON_KEYS, keys), len(_COMMON_KEYS) - 1)
         return hash32(keys[_COMMON_KEYS[pos] != keys])
 
+    def _bands(self, feats: Features) -> np.ndarray:
+        """The LSH band keys of the features' text, worked out once: a query and then the ``add`` of
+        the same appeal both need them. Empty when the text has fewer than three shingles."""
+        if feats.bands is None:
+            lsh = self._lsh_keys(feats.text.keys)
+            feats.bands = self._hasher.band_keys(lsh) if len(lsh) >= 3 else np.zeros(0, dtype=np.uint64)
+        return feats.bands
+
     def _stored(self, rid: int) -> _Stored:
         """A stored appeal's comparable text and places, re-derived from the arrays: recent appeals
         are candidates again and again, so the most recently used few thousand are kept."""
@@ -671,9 +680,9 @@ class Detector:
         returns the group id."""
         feats = features if features is not None else self.features(record)
         rid = self._store(record, feats, group_id)
-        lsh = self._lsh_keys(feats.text.keys)
-        if len(lsh) >= 3:
-            self._lsh.add(rid, self._hasher.band_keys(lsh))
+        bands = self._bands(feats)
+        if len(bands):
+            self._lsh.add(rid, bands)
         # the newest appeals are the likeliest candidates: keep what was just computed
         ids = self._places.row(rid).tolist()
         self._keep(rid, _Stored(feats.text, ids, [self._place_names.table[i] for i in ids]))
@@ -893,9 +902,9 @@ class Detector:
             found.append(self._recent(self._by_phone[feats.phone], feats.time, person_window)[::-1])
         if feats.id_number and feats.id_number in self._by_idnum:
             found.append(self._recent(self._by_idnum[feats.id_number], feats.time, person_window)[::-1])
-        lsh = self._lsh_keys(feats.text.keys)
-        if len(lsh) >= 3:
-            ids, counts = self._lsh.query(self._hasher.band_keys(lsh))
+        bands = self._bands(feats)
+        if len(bands):
+            ids, counts = self._lsh.query(bands)
             # most shared bands first, newest first among equals
             found.append(ids[np.lexsort((-ids.astype(np.int64), -counts))].astype(np.int64))
         # the same place: a neighbour within the event window; when the query gives no phone it may
