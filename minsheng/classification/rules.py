@@ -149,9 +149,10 @@ class RuleClassifier:
                 out[code] = score
         return out
 
-    def classify(self, text: str) -> Prediction | None:
-        """The best category and a confidence, or ``None`` when no keyword matches."""
-        scores = self.scores(text)
+    def classify(self, text: str, scores: dict[str, float] | None = None) -> Prediction | None:
+        """The best category and a confidence, or ``None`` when no keyword matches. ``scores``: the
+        text's ``scores``, when the caller has them already."""
+        scores = self.scores(text) if scores is None else scores
         topical = {code: score for code, score in scores.items() if code not in GENERIC}
         scores = topical or scores
         if not scores:

@@ -30,20 +30,21 @@ class Categoriser:
             order = proba.argsort()[::-1][:3]
             ranked = [(self.model.labels[i], round(float(proba[i]), 4)) for i in order]
         if self.rules is not None:
-            hit = self.rules.classify(text)
+            scores = self.rules.scores(text)
+            hit = self.rules.classify(text, scores)
             if hit is not None:
                 code, confidence = hit
                 # A keyword rule is decisive only where the model is unsure or absent.
                 if not ranked or ranked[0][1] < confidence:
                     ranked = [(code, confidence)] + [(c, s) for c, s in ranked if c != code]
                 if self.model is None:
-                    ranked += self._runners_up(text, code, confidence)
+                    ranked += self._runners_up(scores, code, confidence)
         return ranked[:3]
 
-    def _runners_up(self, text: str, best: str, confidence: float) -> list[tuple[str, float]]:
+    @staticmethod
+    def _runners_up(scores: dict[str, float], best: str, confidence: float) -> list[tuple[str, float]]:
         """Without a model, the other categories whose keywords the text has, for the dispatcher's
         top three (each at most half as sure as the winner: they never decide anything)."""
-        scores = self.rules.scores(text)
         top = scores.get(best) or 1.0
         others = sorted(((s, c) for c, s in scores.items() if c != best), reverse=True)
         return [(c, round(confidence * min(1.0, s / top) / 2, 4)) for s, c in others[:2]]
