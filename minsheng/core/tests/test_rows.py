@@ -37,7 +37,7 @@ def test_every_field_is_read_as_the_orm_reads_it(cases):
 
 def test_chosen_fields_and_the_rest_deferred(cases):
     case = cases[0]
-    mine = by_pk(Case, [case.pk], ("number", "state"))[case.pk]
+    mine = by_pk(Case, [case.pk], ("state", "number"))[case.pk]  # any order
     assert (mine.pk, mine.number, mine.state) == (case.pk, case.number, case.state)
     assert mine.get_deferred_fields() >= {"title", "triage"}
 
