@@ -7,7 +7,8 @@ itself (``bench/intake.py``; README "Intake"). So the WSGI application (``minshe
 ``POST`` to the work-order push URL to ``WorkOrderPushView.receive`` directly: the same function the
 DRF view calls, on a real ``WSGIRequest``, so the host is validated, the body read and its size limit
 applied exactly as there. Sessions, CSRF, messages, locale and login lock-outs mean nothing to a
-request authenticated by its signature; the security headers the middleware would add are added here.
+request authenticated by its signature; the security headers are added by the security middlewares'
+own ``process_response``.
 
 Anything out of the ordinary goes to Django unchanged: another URL or method, a host not allowed, a
 body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``, a plain-HTTP request that must be redirected to HTTPS.
@@ -25,12 +26,19 @@ from django.conf import settings
 from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 from django.urls import get_script_prefix, reverse
 from rest_framework.utils.encoders import JSONEncoder
 
 from minsheng.intake.api import WorkOrderPushView, request_meta
 
 log = logging.getLogger(__name__)
+
+
+def _unused(request):  # the middlewares' get_response: only their process_response is called
+    raise AssertionError("not called")
 
 
 class PushFastPath:
@@ -40,7 +48,9 @@ class PushFastPath:
         self.app = app
         self.view = WorkOrderPushView()
         self._path: re.Pattern | None = None
-        self._headers: list[tuple[str, str]] | None = None
+        # Django's own, for the headers they put on every answer (HSTS, nosniff, Referrer-Policy,
+        # Cross-Origin-Opener-Policy, X-Frame-Options): the same settings give the same headers.
+        self._security = [SecurityMiddleware(_unused), XFrameOptionsMiddleware(_unused)]
 
     def __call__(self, environ, start_response):
         code = self._code(environ)
@@ -57,12 +67,15 @@ class PushFastPath:
                 log.exception("push to %s failed", environ.get("PATH_INFO"))
                 status, answer = 500, {"code": "server_error", "message": "服务器内部错误，请稍后重试"}
             content = json.dumps(answer, cls=JSONEncoder, ensure_ascii=False, separators=(",", ":")).encode()
-            headers = [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(content))),
-                *self._security_headers(request),
-            ]
-            start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+            response = HttpResponse(content, status=status, content_type="application/json")
+            response["Content-Length"] = str(len(content))
+            # What DRF and the locale middleware add, then the security middleware's own headers.
+            response["Vary"] = "Accept, Accept-Language"
+            response["Allow"] = "POST, OPTIONS"
+            response["Content-Language"] = settings.LANGUAGE_CODE  # the messages are Chinese
+            for middleware in self._security:
+                response = middleware.process_response(request, response)
+            start_response(f"{status} {HTTPStatus(status).phrase}", list(response.items()))
             return [content]
         finally:
             signals.request_finished.send(sender=self.__class__)
@@ -94,33 +107,3 @@ class PushFastPath:
         if limit is not None and length > limit:
             return False
         return not (settings.SECURE_SSL_REDIRECT and not request.is_secure())
-
-    def _security_headers(self, request: WSGIRequest) -> list[tuple[str, str]]:
-        """The headers ``SecurityMiddleware`` and ``XFrameOptionsMiddleware`` put on every answer, the
-        ``Vary`` and ``Allow`` that DRF adds, and the language (the messages are Chinese whatever the
-        partner's ``Accept-Language``)."""
-        if self._headers is None:
-            headers = [
-                ("Vary", "Accept, Accept-Language"),
-                ("Allow", "POST, OPTIONS"),
-                ("Content-Language", settings.LANGUAGE_CODE),
-            ]
-            if settings.X_FRAME_OPTIONS:
-                headers.append(("X-Frame-Options", settings.X_FRAME_OPTIONS.upper()))
-            if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-                headers.append(("X-Content-Type-Options", "nosniff"))
-            policy = settings.SECURE_REFERRER_POLICY
-            if policy:
-                value = policy if isinstance(policy, str) else ",".join(policy)
-                headers.append(("Referrer-Policy", ",".join(v.strip() for v in value.split(","))))
-            if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-                headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-            self._headers = headers
-        if settings.SECURE_HSTS_SECONDS and request.is_secure():
-            value = f"max-age={settings.SECURE_HSTS_SECONDS}"
-            if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-                value += "; includeSubDomains"
-            if settings.SECURE_HSTS_PRELOAD:
-                value += "; preload"
-            return [*self._headers, ("Strict-Transport-Security", value)]
-        return self._headers

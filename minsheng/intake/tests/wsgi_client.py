@@ -38,7 +38,12 @@ class Response:
 
 class WsgiClient:
     """``post`` as ``django.test.Client.post`` takes it (raw bytes with a content type, ``HTTP_*``
-    headers as keyword arguments)."""
+    headers as keyword arguments). ``app``: another application than the shared one (one built under
+    settings a test changed); ``secure``: over HTTPS."""
+
+    def __init__(self, app=None, secure: bool = False):
+        self.app = app
+        self.secure = secure
 
     def post(self, path: str, data: bytes = b"", content_type: str = "application/octet-stream", **extra):
         environ = {
@@ -47,7 +52,7 @@ class WsgiClient:
             "SCRIPT_NAME": "",
             "QUERY_STRING": "",
             "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
+            "SERVER_PORT": "443" if self.secure else "80",
             "SERVER_PROTOCOL": "HTTP/1.1",
             "REMOTE_ADDR": "127.0.0.1",
             "HTTP_HOST": "testserver",
@@ -55,7 +60,7 @@ class WsgiClient:
             "CONTENT_LENGTH": str(len(data)),
             "wsgi.input": io.BytesIO(data),
             "wsgi.errors": io.StringIO(),
-            "wsgi.url_scheme": "http",
+            "wsgi.url_scheme": "https" if self.secure else "http",
             "wsgi.version": (1, 0),
             "wsgi.multithread": True,
             "wsgi.multiprocess": True,
@@ -72,7 +77,7 @@ class WsgiClient:
         signals.request_started.disconnect(close_old_connections)
         signals.request_finished.disconnect(close_old_connections)
         try:
-            result = application()(environ, start_response)
+            result = (self.app or application())(environ, start_response)
             try:
                 content = b"".join(result)
             finally:
