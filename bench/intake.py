@@ -4,9 +4,9 @@
     2 workers of 4 threads each, as ``minsheng serve`` runs it (``--threads 1``: sync workers). The
     partner answers on receipt (``Partner.answer_on_receipt``, README "Intake"): a push is acknowledged
     (202: signature checked, payload committed with its processing queued, fields checked, a repeated
-    work order looked up) and the ``db_worker`` (``--bg-workers``, under ``nice`` as ``minsheng serve``
-    starts it) registers them meanwhile, 200 at a time: appeal, case, duplicate detection, triage,
-    direct dispatch. Two phases:
+    work order looked up) and the ``db_worker`` processes (``--bg-workers``, 2 under ``nice`` as
+    ``minsheng serve`` starts them on PostgreSQL) register them meanwhile, 200 at a time: appeal, case,
+    duplicate detection, triage, direct dispatch. Two phases:
 
     - **sustained** (``--rate``, default 300/s): the clients are paced to offer that many pushes a
       second for ``--duration`` s. ``push_rate_per_s`` is the appeals registered per second in that
@@ -1246,7 +1246,9 @@ def main() -> None:
     parser.add_argument(
         "--sync", action="store_true", help="the synchronous answer (201, processing in the request)"
     )
-    parser.add_argument("--bg-workers", type=int, default=1, help="db_worker processes (answer on receipt)")
+    parser.add_argument(
+        "--bg-workers", type=int, default=2, help="db_worker processes (answer on receipt), as minsheng serve runs"
+    )
     parser.add_argument(
         "--rate",
         type=float,

@@ -201,14 +201,18 @@ class Gazetteer:
 
     def __init__(self, entries: list[tuple[str, str, str, str]]):
         # entries: (text as written, kind, core, code)
-        self._by_prefix: dict[str, list[tuple[str, _GazetteerEntry]]] = {}
+        # By two-character prefix, the names by length, longest first (the longest name wins at a
+        # position): one dictionary look-up per length, not a comparison per name of the prefix.
+        # The first entry of a name written twice wins.
+        by_length: dict[str, dict[int, dict[str, _GazetteerEntry]]] = {}
         for written, kind, core, code in entries:
             if len(written) < 3:
                 continue
-            bucket = self._by_prefix.setdefault(written[:2], [])
-            bucket.append((written, _GazetteerEntry(kind, core, code)))
-        for bucket in self._by_prefix.values():
-            bucket.sort(key=lambda item: -len(item[0]))  # longest name wins at a position
+            names = by_length.setdefault(written[:2], {}).setdefault(len(written), {})
+            names.setdefault(written, _GazetteerEntry(kind, core, code))
+        self._by_prefix: dict[str, list[tuple[int, dict[str, _GazetteerEntry]]]] = {
+            prefix: sorted(lengths.items(), reverse=True) for prefix, lengths in by_length.items()
+        }
         # the two-character prefixes as sorted integer keys: scanning finds candidate positions
         # with one vectorised lookup instead of a dictionary probe per character
         self._prefix_keys = np.unique(
@@ -242,16 +246,17 @@ class Gazetteer:
             return found
         cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         pairs = (cps[:-1] << np.uint64(21)) | cps[1:]
-        pos = np.searchsorted(self._prefix_keys, pairs)
-        pos = np.minimum(pos, len(self._prefix_keys) - 1)
+        # (The array methods rather than the ``np.`` functions, which dispatch in Python first.)
+        pos = np.minimum(self._prefix_keys.searchsorted(pairs), len(self._prefix_keys) - 1)
         after = 0
-        for i in np.nonzero(self._prefix_keys[pos] == pairs)[0].tolist():
+        for i in (self._prefix_keys[pos] == pairs).nonzero()[0].tolist():
             if i < after:
                 continue
-            for written, entry in self._by_prefix[text[i : i + 2]]:
-                if text.startswith(written, i):
-                    found.append((i, i + len(written), entry))
-                    after = i + len(written)
+            for length, names in self._by_prefix[text[i : i + 2]]:
+                entry = names.get(text[i : i + length])
+                if entry is not None:
+                    found.append((i, i + length, entry))
+                    after = i + length
                     break
         return found
 

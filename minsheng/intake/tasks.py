@@ -112,7 +112,7 @@ def received_sources() -> list[str]:
 @task()
 def process_received() -> int:
     """Register the payloads of partners answered on receipt: the appeal, its case, duplicate detection
-    and triage, as the synchronous answer would have. A batch at a time (``bulk.process_many``: one
+    and triage, as the synchronous answer would have. A batch at a time (``bulk.process_next``: one
     transaction, rows claimed with SKIP LOCKED, so several workers share the queue); a batch that fails
     is gone through one payload at a time, each in its own transaction, so that one bad payload holds
     up nobody else. ``process`` checks the status again under its lock, so a payload settled meanwhile
@@ -125,24 +125,20 @@ def process_received() -> int:
     sources = received_sources()
     started = last_found = time.monotonic()
     while sources and time.monotonic() - started < DRAIN_LIMIT_S:
-        # The oldest pending ids first (ids only: a backlog of thousands sorts in a millisecond).
-        batch = list(
-            RawPayload.objects.filter(status=PayloadStatus.PENDING, transport="push", source__in=sources)
-            .exclude(pk__in=failed)
-            .order_by("pk")
-            .values_list("pk", flat=True)[: bulk.BATCH]
-        )
-        if not batch:
+        try:
+            claimed, settled = bulk.process_next(sources, exclude=failed)
+        except bulk.BatchFailed as error:
+            log.exception("batch of %s payloads failed; processing them one by one", len(error.payload_ids))
+            done += _one_by_one(error.payload_ids, failed)
+            last_found = time.monotonic()
+            continue
+        if not claimed:  # nothing pending, or all of it held by other workers
             if time.monotonic() - last_found >= QUIET_S:
                 break
             time.sleep(0.1)
             continue
         last_found = time.monotonic()
-        try:
-            done += bulk.process_many(batch)
-        except Exception:
-            log.exception("batch of %s payloads failed; processing them one by one", len(batch))
-            done += _one_by_one(batch, failed)
+        done += settled
     if sources and time.monotonic() - started >= DRAIN_LIMIT_S:
         process_received.enqueue()  # more may be waiting: a successor, behind the other tasks
     return done

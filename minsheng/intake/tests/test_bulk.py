@@ -2,9 +2,10 @@
 
 import datetime as dt
 import json
+import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -340,3 +341,61 @@ def test_the_batch_writes_each_value_as_the_orm_would_prepare_it(before, monkeyp
     with clock.frozen_at(NOW):
         assert bulk.process_many([p.pk for p in the_batch()]) == 8
     assert {"Case", "Appeal", "IndexChange", "CaseEvent"} <= checked.keys()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED needs PostgreSQL")
+def test_workers_share_the_queue_each_taking_the_payloads_nobody_holds():
+    """A batch another worker holds is skipped, not waited for and not taken twice: the next worker
+    claims the payloads after it, and the held ones are left to their holder."""
+    Partner.objects.create(code="jn12345", name="济南12345热线", channel="hotline_12345")
+    system_dispatcher()
+    with clock.frozen_at(NOW):
+        payloads = [
+            store(order(f"Q{n}", THEFT.replace("5号楼", f"{n}号楼"), f"1390531100{n}")) for n in range(5)
+        ]
+    held, free = [p.pk for p in payloads[:2]], [p.pk for p in payloads[2:]]
+    holding, release = threading.Event(), threading.Event()
+
+    def other_worker():
+        try:
+            with transaction.atomic():
+                assert len(list(RawPayload.objects.select_for_update().filter(pk__in=held))) == 2
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_worker)
+    thread.start()
+    try:
+        assert holding.wait(30)
+        with clock.frozen_at(NOW):
+            assert bulk.process_next(["jn12345"]) == (3, 3)
+            assert bulk.process_next(["jn12345"]) == (0, 0), "all that is left is held"
+    finally:
+        release.set()
+        thread.join(30)
+    statuses = dict(RawPayload.objects.values_list("pk", "status"))
+    assert [statuses[pk] for pk in free] == ["processed"] * 3
+    assert [statuses[pk] for pk in held] == ["pending"] * 2
+    with clock.frozen_at(NOW):
+        assert bulk.process_next(["jn12345"], exclude={held[0]}) == (1, 1)
+        assert bulk.process_next(["other"]) == (0, 0), "only the partners asked for"
+    assert RawPayload.objects.filter(status="processed").count() == 4
+    dedup_service.reset()
+
+
+def test_a_batch_that_fails_names_the_payloads_it_had_claimed(before, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(bulk, "_register", broken)
+    with clock.frozen_at(NOW):
+        payloads = [store(order("F1", THEFT, "13905313333")), store(order("F2", THEFT, "13905314444"))]
+        with pytest.raises(bulk.BatchFailed) as failed:
+            bulk.process_next(["jn12345"])
+    assert failed.value.payload_ids == [p.pk for p in payloads]
+    assert set(RawPayload.objects.filter(pk__in=failed.value.payload_ids).values_list("status", flat=True)) == {
+        "pending"
+    }
