@@ -611,16 +611,13 @@ class Detector:
 
     # ---- features -------------------------------------------------------------------------------
 
-    def features(self, record: Record) -> Features:
-        """Extract what the detector compares from ``record``."""
+    def features(self, record: Record, places: list[Place] | None = None) -> Features:
+        """Extract what the detector compares from ``record``. ``places``: those extracted from the
+        same record before (``places_of``), by this process or another."""
         # the call-taker's frame ("来电人反映：") is no part of what the appellant said
         text = strip_boilerplate(record.text)
-        places = extract_places(text, self.gazetteer)
-        if record.place:
-            seen = {(p.kind, p.core) for p in places}
-            places += [
-                p for p in extract_places(record.place, self.gazetteer) if (p.kind, p.core) not in seen
-            ]
+        if places is None:
+            places = self.places_of(record, text)
         return Features(
             text=_Text(clean_text(text)),
             places=places,
@@ -631,6 +628,17 @@ class Detector:
             channel=record.channel or None,
             question=self.config.is_question_category(record.category) or is_consultation(record.text),
         )
+
+    def places_of(self, record: Record, text: str | None = None) -> list[Place]:
+        """The places of ``record``: those its text names, then those only its address names."""
+        text = strip_boilerplate(record.text) if text is None else text
+        places = extract_places(text, self.gazetteer)
+        if record.place:
+            seen = {(p.kind, p.core) for p in places}
+            places += [
+                p for p in extract_places(record.place, self.gazetteer) if (p.kind, p.core) not in seen
+            ]
+        return places
 
     def _lsh_keys(self, keys: np.ndarray) -> np.ndarray:
         """The MinHash input: 32-bit hashes of the bigrams, the very common ones left out."""

@@ -36,6 +36,7 @@ from minsheng.core import clock
 from minsheng.core.rows import by_pk
 from minsheng.dedup.detector import LINK, SUGGEST, DedupConfig, Detector, Features, Record
 from minsheng.dedup.models import IndexChange, IndexLock
+from minsheng.dedup.places import Place
 
 log = logging.getLogger(__name__)
 
@@ -244,22 +245,25 @@ class Index:
         changes = list(
             IndexChange.objects.filter(seq__gt=self.cursor)
             .order_by("seq")
-            .values_list("seq", "appeal_id", "case_id")
+            .values_list("seq", "appeal_id", "case_id", "places")
         )
         if not changes:
             return 0
         det = self.detector
-        missing = {a for _, a, _ in changes if str(a) not in det}
+        missing = {a for _, a, _, _ in changes if str(a) not in det}
         fetched = {}
         if missing:
             rows = Appeal.objects.filter(pk__in=missing).values_list(*_APPEAL_FIELDS)
             fetched = {int(record.id): record for record, _ in _records(rows)}
-        for seq, appeal_id, case_id in changes:
+        for seq, appeal_id, case_id, places in changes:
             key = str(appeal_id)
             if key in det:
                 det.regroup(key, group_of(case_id))
             elif appeal_id in fetched:
-                det.add(fetched[appeal_id], group_of(case_id))
+                record = fetched[appeal_id]
+                # The places another process extracted, when the journal carries them.
+                shipped = None if places is None else [Place(*p) for p in places]
+                det.add(record, group_of(case_id), features=det.features(record, places=shipped))
             self.cursor = seq
         return len(changes)
 

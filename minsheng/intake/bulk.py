@@ -231,6 +231,7 @@ def _register(entries: list[_Entry], comparisons: dedup.Batch, settled: list[Raw
             # The index holds an appeal under its case's category (as a rebuild would read it).
             record.category, features = indexed_as, None
         comparisons.add(record, case, features)
+        writer.places[appeal.pk] = entry.features.places
         settled.append(_settle(entry.payload, PayloadStatus.PROCESSED, appeal))
         for repeat in entry.repeats:
             settled.append(_settle(repeat.payload, PayloadStatus.DUPLICATE, appeal))
@@ -271,6 +272,7 @@ class _Writer:
         self.now = clock.now()
         self.deadlines: dict = {}  # the batch's deadlines by number of days (``dispatch_plan``)
         self.units: dict[int, Unit] = {}
+        self.places: dict[int, list] = {}  # each appeal's places, as the duplicate detector found them
 
     def unit(self, unit_id: int) -> Unit:
         """A unit's name, read once per batch."""
@@ -351,8 +353,16 @@ class _Writer:
         return case
 
     def save(self) -> None:
-        # Every appeal enters the duplicate index's journal, under the lock the comparisons hold.
-        journal = [IndexChange(appeal_id=a.pk, case_id=a.case_id) for a in self.appeals]
+        # Every appeal enters the duplicate index's journal, under the lock the comparisons hold, with
+        # its places: the other workers index it without extracting them again.
+        journal = [
+            IndexChange(
+                appeal_id=a.pk,
+                case_id=a.case_id,
+                places=[[p.kind, p.name, p.core] for p in self.places[a.pk]],
+            )
+            for a in self.appeals
+        ]
         for model, rows in (
             (Case, self.cases),
             (Appeal, self.appeals),

@@ -245,7 +245,25 @@ def test_another_process_learns_a_committed_batch_from_the_journal(before):
             )
         )
     )
+    # The journal carries each appeal's places, which the other index takes instead of extracting
+    # them again: the same as it would have found.
+    shipped = dict(IndexChange.objects.filter(appeal__in=made).values_list("appeal_id", "places"))
+    assert all(isinstance(places, list) for places in shipped.values()) and any(shipped.values())
+    extracted = []
+    real = other.detector.features
+
+    def features(record, places=None):
+        assert places is not None, "extracted again"
+        extracted.append((record, places))
+        return real(record, places=places)
+
+    other.detector.features = features
     assert other.catch_up() == len(made) == 5
+    del other.detector.features
+    assert len(extracted) == 5
+    for record, places in extracted:
+        assert places == other.detector.places_of(record)
+        assert [[p.kind, p.name, p.core] for p in places] == shipped[int(record.id)]
     # Each appeal in the case it joined: B3 in the case B2 opened within the batch.
     assert {other.detector.group_of(str(a.pk)) for a in made} == {f"c{a.case_id}" for a in made}
     b2, b3 = (RawPayload.objects.get(pk=payloads[i].pk).appeal for i in (1, 2))
@@ -396,6 +414,6 @@ def test_a_batch_that_fails_names_the_payloads_it_had_claimed(before, monkeypatc
         with pytest.raises(bulk.BatchFailed) as failed:
             bulk.process_next(["jn12345"])
     assert failed.value.payload_ids == [p.pk for p in payloads]
-    assert set(RawPayload.objects.filter(pk__in=failed.value.payload_ids).values_list("status", flat=True)) == {
-        "pending"
-    }
+    assert set(
+        RawPayload.objects.filter(pk__in=failed.value.payload_ids).values_list("status", flat=True)
+    ) == {"pending"}
