@@ -321,7 +321,7 @@ class _Text:
         if found is None:
             if self._positions is None:
                 # each bigram of the text (in order) as an index into the sorted unique keys
-                self._positions = np.searchsorted(self.keys, bigram_sequence(self.clean))
+                self._positions = self.keys.searchsorted(bigram_sequence(self.clean))
             found = np.zeros(len(self.keys), dtype=bool)
             found[self._positions[_outside_places(self.clean, names)]] = True
             self._without[names] = found
@@ -644,7 +644,7 @@ class Detector:
         """The MinHash input: 32-bit hashes of the bigrams, the very common ones left out."""
         if not len(keys):
             return np.zeros(0, dtype=np.uint32)
-        pos = np.minimum(np.searchsorted(_COMMON_KEYS, keys), len(_COMMON_KEYS) - 1)
+        pos = np.minimum(_COMMON_KEYS.searchsorted(keys), len(_COMMON_KEYS) - 1)
         return hash32(keys[_COMMON_KEYS[pos] != keys])
 
     def _bands(self, feats: Features) -> np.ndarray:
@@ -967,9 +967,9 @@ class Detector:
         keys = np.concatenate([texts[i].keys for i in full])
         buckets = np.concatenate([texts[i].buckets for i in full])
         wb = self._squared_idf(self._df[buckets] + self._prior_df[buckets])
-        pos = np.minimum(np.searchsorted(a.keys, keys), len(a.keys) - 1)
+        pos = np.minimum(a.keys.searchsorted(keys), len(a.keys) - 1)
         hit = a.keys[pos] == keys
-        ends = np.cumsum(lengths[full])
+        ends = lengths[full].cumsum()
         starts = ends - lengths[full]
         # Sums in key order, one text after another (bincount adds in order): two stored texts
         # sharing the same keys with the query get exactly the same overlap, and so tie.

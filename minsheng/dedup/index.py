@@ -180,23 +180,23 @@ class BandIndex:
         """(candidate ids, number of bands shared), newest ``cap`` entries of each bucket only."""
         found = []
         # A bucket's bounds in one search: where its key starts and where the next key would. (The
-        # largest key has no next one; it is searched for on the right instead.)
+        # largest key has no next one; it is searched for on the right instead.) The array methods
+        # rather than ``np.searchsorted``, which dispatches in Python first: 32 searches a query.
         bounds = np.stack([band_keys, band_keys + _U64(1)], axis=1)
-        top = np.iinfo(_U64).max
-        for b in range(self.bands):
-            keys = self.keys[b]
-            if band_keys[b] == top:
-                lo, hi = np.searchsorted(keys, band_keys[b], "left"), len(keys)
+        at_top = (band_keys == np.iinfo(_U64).max).tolist()
+        for b, (keys, ids) in enumerate(zip(self.keys, self.ids, strict=True)):
+            if at_top[b]:
+                lo, hi = int(keys.searchsorted(band_keys[b], "left")), len(keys)
             else:
-                lo, hi = np.searchsorted(keys, bounds[b]).tolist()
+                lo, hi = keys.searchsorted(bounds[b]).tolist()
             if hi > lo:
                 # a bucket shared by thousands (boilerplate texts) is capped to its newest ids
-                found.append(self.ids[b][max(lo, hi - self.cap) : hi])
+                found.append(ids[max(lo, hi - self.cap) : hi])
         n = len(self._pend_ids)
         if n:
             hits = self._pend_keys.view().reshape(n, self.bands) == band_keys[None, :]
             counts = hits.sum(axis=1)
-            nz = np.nonzero(counts)[0]
+            nz = counts.nonzero()[0]
             if len(nz):
                 found.append(np.repeat(self._pend_ids.view()[nz], counts[nz]))
         if not found:

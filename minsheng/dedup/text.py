@@ -184,8 +184,7 @@ def prior_probability(keys: np.ndarray) -> np.ndarray:
     first = np.minimum(keys >> _KEY_SHIFT, _U64(0x2FFFF)).astype(np.int64)
     second = np.minimum(keys & _U64((1 << 21) - 1), _U64(0x2FFFF)).astype(np.int64)
     rate = chars[first] * chars[second]
-    pos = np.searchsorted(word_keys, keys)
-    pos = np.minimum(pos, len(word_keys) - 1)
+    pos = np.minimum(word_keys.searchsorted(keys), len(word_keys) - 1)
     inside = word_keys[pos] == keys
     rate = rate + np.where(inside, word_rates[pos], 0.0)
     return -np.expm1(-_PRIOR_DOC_LEN * rate)
