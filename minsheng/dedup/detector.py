@@ -611,9 +611,11 @@ class Detector:
 
     # ---- features -------------------------------------------------------------------------------
 
-    def features(self, record: Record, places: list[Place] | None = None) -> Features:
-        """Extract what the detector compares from ``record``. ``places``: those extracted from the
-        same record before (``places_of``), by this process or another."""
+    def features(
+        self, record: Record, places: list[Place] | None = None, bands: np.ndarray | None = None
+    ) -> Features:
+        """Extract what the detector compares from ``record``. ``places`` and ``bands``: what was
+        derived from the same record before (``places_of``, ``Features.bands``), here or elsewhere."""
         # the call-taker's frame ("来电人反映：") is no part of what the appellant said
         text = strip_boilerplate(record.text)
         if places is None:
@@ -627,6 +629,7 @@ class Detector:
             category=record.category or None,
             channel=record.channel or None,
             question=self.config.is_question_category(record.category) or is_consultation(record.text),
+            bands=bands,
         )
 
     def places_of(self, record: Record, text: str | None = None) -> list[Place]:

@@ -42,11 +42,12 @@ class IndexChange(models.Model):
     appeal = models.ForeignKey("appeals.Appeal", on_delete=models.CASCADE, related_name="+")
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
     at = models.DateTimeField(default=clock.now)
-    # An appeal entered by a worker's batch: its places as the detector extracted them ([kind, name,
-    # core] each), so that the other processes index it without extracting them again (with two
-    # workers, that was a quarter of their time). Null for a move, and for an appeal entered one at a
-    # time: the places are then extracted from the appeal's text, which gives the same.
+    # An appeal entered by a worker's batch: its places ([kind, name, core] each) and LSH band keys
+    # (uint64 bytes) as the detector derived them, so that the other processes index it without
+    # deriving them again (with two workers, that was a quarter of their time). Null for a move, and
+    # for an appeal entered one at a time: they are then derived from the appeal, which gives the same.
     places = models.JSONField(null=True, blank=True)
+    bands = models.BinaryField(null=True, blank=True)
 
     class Meta:
         verbose_name = "比对索引变更"

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
@@ -245,25 +246,29 @@ class Index:
         changes = list(
             IndexChange.objects.filter(seq__gt=self.cursor)
             .order_by("seq")
-            .values_list("seq", "appeal_id", "case_id", "places")
+            .values_list("seq", "appeal_id", "case_id", "places", "bands")
         )
         if not changes:
             return 0
         det = self.detector
-        missing = {a for _, a, _, _ in changes if str(a) not in det}
+        missing = {a for _, a, _, _, _ in changes if str(a) not in det}
         fetched = {}
         if missing:
             rows = Appeal.objects.filter(pk__in=missing).values_list(*_APPEAL_FIELDS)
             fetched = {int(record.id): record for record, _ in _records(rows)}
-        for seq, appeal_id, case_id, places in changes:
+        for seq, appeal_id, case_id, places, bands in changes:
             key = str(appeal_id)
             if key in det:
                 det.regroup(key, group_of(case_id))
             elif appeal_id in fetched:
                 record = fetched[appeal_id]
-                # The places another process extracted, when the journal carries them.
-                shipped = None if places is None else [Place(*p) for p in places]
-                det.add(record, group_of(case_id), features=det.features(record, places=shipped))
+                # What another process derived, when the journal carries it.
+                features = det.features(
+                    record,
+                    places=None if places is None else [Place(*p) for p in places],
+                    bands=None if bands is None else np.frombuffer(bytes(bands), dtype=np.uint64),
+                )
+                det.add(record, group_of(case_id), features=features)
             self.cursor = seq
         return len(changes)
 

@@ -231,7 +231,7 @@ def _register(entries: list[_Entry], comparisons: dedup.Batch, settled: list[Raw
             # The index holds an appeal under its case's category (as a rebuild would read it).
             record.category, features = indexed_as, None
         comparisons.add(record, case, features)
-        writer.places[appeal.pk] = entry.features.places
+        writer.derived[appeal.pk] = entry.features
         settled.append(_settle(entry.payload, PayloadStatus.PROCESSED, appeal))
         for repeat in entry.repeats:
             settled.append(_settle(repeat.payload, PayloadStatus.DUPLICATE, appeal))
@@ -272,7 +272,7 @@ class _Writer:
         self.now = clock.now()
         self.deadlines: dict = {}  # the batch's deadlines by number of days (``dispatch_plan``)
         self.units: dict[int, Unit] = {}
-        self.places: dict[int, list] = {}  # each appeal's places, as the duplicate detector found them
+        self.derived: dict[int, Features] = {}  # what the duplicate detector derived from each appeal
 
     def unit(self, unit_id: int) -> Unit:
         """A unit's name, read once per batch."""
@@ -354,15 +354,8 @@ class _Writer:
 
     def save(self) -> None:
         # Every appeal enters the duplicate index's journal, under the lock the comparisons hold, with
-        # its places: the other workers index it without extracting them again.
-        journal = [
-            IndexChange(
-                appeal_id=a.pk,
-                case_id=a.case_id,
-                places=[[p.kind, p.name, p.core] for p in self.places[a.pk]],
-            )
-            for a in self.appeals
-        ]
+        # its places and band keys: the other workers index it without deriving them again.
+        journal = [_journal_row(a, self.derived[a.pk]) for a in self.appeals]
         for model, rows in (
             (Case, self.cases),
             (Appeal, self.appeals),
@@ -376,6 +369,15 @@ class _Writer:
                 post_save.send(
                     sender=model, instance=row, created=True, raw=False, using="default", update_fields=None
                 )
+
+
+def _journal_row(appeal: Appeal, features: Features) -> IndexChange:
+    return IndexChange(
+        appeal_id=appeal.pk,
+        case_id=appeal.case_id,
+        places=[[p.kind, p.name, p.core] for p in features.places],
+        bands=None if features.bands is None else features.bands.tobytes(),
+    )
 
 
 def _insert_rows(model, rows: list) -> None:

@@ -245,25 +245,26 @@ def test_another_process_learns_a_committed_batch_from_the_journal(before):
             )
         )
     )
-    # The journal carries each appeal's places, which the other index takes instead of extracting
-    # them again: the same as it would have found.
+    # The journal carries each appeal's places and band keys, which the other index takes instead of
+    # deriving them again: the same as it would have derived.
     shipped = dict(IndexChange.objects.filter(appeal__in=made).values_list("appeal_id", "places"))
     assert all(isinstance(places, list) for places in shipped.values()) and any(shipped.values())
-    extracted = []
+    taken = []
     real = other.detector.features
 
-    def features(record, places=None):
-        assert places is not None, "extracted again"
-        extracted.append((record, places))
-        return real(record, places=places)
+    def features(record, places=None, bands=None):
+        assert places is not None and bands is not None, "derived again"
+        taken.append((record, places, bands))
+        return real(record, places=places, bands=bands)
 
     other.detector.features = features
     assert other.catch_up() == len(made) == 5
     del other.detector.features
-    assert len(extracted) == 5
-    for record, places in extracted:
+    assert len(taken) == 5
+    for record, places, bands in taken:
         assert places == other.detector.places_of(record)
         assert [[p.kind, p.name, p.core] for p in places] == shipped[int(record.id)]
+        assert bands.tolist() == other.detector._bands(other.detector.features(record)).tolist()
     # Each appeal in the case it joined: B3 in the case B2 opened within the batch.
     assert {other.detector.group_of(str(a.pk)) for a in made} == {f"c{a.case_id}" for a in made}
     b2, b3 = (RawPayload.objects.get(pk=payloads[i].pk).appeal for i in (1, 2))
