@@ -1247,7 +1247,10 @@ def main() -> None:
         "--sync", action="store_true", help="the synchronous answer (201, processing in the request)"
     )
     parser.add_argument(
-        "--bg-workers", type=int, default=2, help="db_worker processes (answer on receipt), as minsheng serve runs"
+        "--bg-workers",
+        type=int,
+        default=2,
+        help="db_worker processes (answer on receipt), as minsheng serve runs",
     )
     parser.add_argument(
         "--rate",
