@@ -69,50 +69,36 @@ class BatchFailed(Exception):
         self.payload_ids = payload_ids
 
 
-def _pending():
-    # Rows another worker holds are skipped, not waited for: workers share the queue.
-    return RawPayload.objects.select_for_update(skip_locked=True).filter(
-        status=PayloadStatus.PENDING, transport="push"
-    )
-
-
-def process_many(payload_ids: list[int]) -> int:
-    """Settle the pending pushed payloads among ``payload_ids`` (those another worker holds are
-    skipped) in one transaction; returns how many were settled: registered, recognised as a work order
-    already received, or quarantined. Raises, having written nothing, on anything unexpected."""
-    with dedup.batch() as comparisons, transaction.atomic(durable=True):
-        return _settle_batch(list(_pending().filter(pk__in=payload_ids).order_by("pk")), comparisons)
-
-
 def process_next(sources: list[str], exclude: set[int] | frozenset[int] = frozenset()) -> tuple[int, int]:
     """Claim the oldest pending pushes of partners ``sources`` that no other worker holds (at most
-    ``BATCH``, none of ``exclude``) and settle them as ``process_many`` does; returns (claimed,
-    settled). Claiming in the batch's own query is what lets several workers share the queue: each
-    takes the next rows nobody holds, and prepares its batch while another's is being compared and
-    written (the comparison lock orders only that part). Raises ``BatchFailed`` with the claimed ids,
-    having written nothing, on anything unexpected."""
+    ``BATCH``, none of ``exclude``) and settle them in one transaction: registered, recognised as a
+    work order already received, or quarantined; returns (claimed, settled). Raises ``BatchFailed``
+    with the claimed ids, having written nothing, on anything unexpected.
+
+    Claiming in the batch's own query (rows another worker holds are skipped, not waited for) is what
+    lets several workers share the queue: each takes the next rows nobody holds, and prepares its batch
+    while another's is being compared and written (the comparison lock orders only that part)."""
     claimed: list[int] = []
     try:
         with dedup.batch() as comparisons, transaction.atomic(durable=True):
             payloads = list(
-                _pending().filter(source__in=sources).exclude(pk__in=exclude).order_by("pk")[:BATCH]
+                RawPayload.objects.select_for_update(skip_locked=True)
+                .filter(status=PayloadStatus.PENDING, transport="push", source__in=sources)
+                .exclude(pk__in=exclude)
+                .order_by("pk")[:BATCH]
             )
             claimed = [p.pk for p in payloads]
-            return len(payloads), _settle_batch(payloads, comparisons)
+            entries, settled = _parse(payloads)
+            entries = _known_work_orders(entries, settled)
+            # Before the comparison lock: another worker's batch waits for it only as long as it must.
+            _triage(entries, comparisons.idx.ensure())
+            _register(entries, comparisons, settled)
+            _save_settled(settled)
+            return len(payloads), len(settled)
     except Exception as error:
         if not claimed:
             raise
         raise BatchFailed(claimed) from error
-
-
-def _settle_batch(payloads: list[RawPayload], comparisons: dedup.Batch) -> int:
-    entries, settled = _parse(payloads)
-    entries = _known_work_orders(entries, settled)
-    # Before the comparison lock: another worker's batch waits for it only as long as it must.
-    _triage(entries, comparisons.idx.ensure())
-    _register(entries, comparisons, settled)
-    _save_settled(settled)
-    return len(settled)
 
 
 def _parse(payloads: list[RawPayload]) -> tuple[list[_Entry], list[RawPayload]]:

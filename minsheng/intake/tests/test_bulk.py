@@ -191,7 +191,7 @@ def run(how) -> tuple[list, int]:
     """The batch taken ``how``, then undone (the test's own savepoint), the index forgotten."""
     dedup_service.reset()
     undo = transaction.atomic()
-    undo._from_testcase = True  # lets the durable transaction of ``process_many`` run inside it
+    undo._from_testcase = True  # lets the durable transaction of ``process_next`` run inside it
     with undo, clock.frozen_at(NOW):
         payloads = the_batch()
         with CaptureQueriesContext(connection) as statements:
@@ -210,7 +210,7 @@ def one_by_one(ids: list[int]) -> None:
 def test_a_batch_makes_exactly_what_one_payload_at_a_time_makes(before):
     opened, closed = before
     singly, statements_singly = run(one_by_one)
-    batched, statements_batched = run(lambda ids: bulk.process_many(ids))
+    batched, statements_batched = run(lambda ids: bulk.process_next(["jn12345"]))
     assert batched == singly
     # The point of the batch: a handful of statements per table, not a few dozen per appeal.
     assert statements_batched * 3 < statements_singly, (statements_batched, statements_singly)
@@ -237,7 +237,7 @@ def test_another_process_learns_a_committed_batch_from_the_journal(before):
     other.ensure()
     with clock.frozen_at(NOW):
         payloads = the_batch()
-        assert bulk.process_many([p.pk for p in payloads]) == len(payloads)
+        assert bulk.process_next(["jn12345"]) == (len(payloads), len(payloads))
     made = list(
         Appeal.objects.filter(
             pk__in=RawPayload.objects.filter(pk__in=[p.pk for p in payloads], status="processed").values(
@@ -282,8 +282,9 @@ def test_a_batch_that_fails_writes_nothing_and_forgets_what_it_indexed(before, m
         monkeypatch.setattr(bulk._Writer, "save", broken)
         undo = transaction.atomic()
         undo._from_testcase = True
-        with pytest.raises(RuntimeError), undo:
-            bulk.process_many([p.pk for p in payloads])
+        with pytest.raises(bulk.BatchFailed) as failed, undo:
+            bulk.process_next(["jn12345"])
+    assert isinstance(failed.value.__cause__, RuntimeError)
     assert dedup_service.index() is not before_index, "the index holding uncommitted appeals is dropped"
     assert RawPayload.objects.filter(pk__in=[p.pk for p in payloads], status="pending").count() == len(
         payloads
@@ -321,7 +322,7 @@ def test_a_unit_switched_off_elsewhere_gets_no_case_from_either_path(before):
     from minsheng.routing.triage import router
     from minsheng.units.models import Unit
 
-    first, _ = run(lambda ids: bulk.process_many(ids))
+    first, _ = run(lambda ids: bulk.process_next(["jn12345"]))
     b2 = first[1]
     assert b2[9] == CaseState.DISPATCHED and b2[10] is not None
     # Switched off by another process: this one's router still holds the unit (for up to a minute).
@@ -330,7 +331,7 @@ def test_a_unit_switched_off_elsewhere_gets_no_case_from_either_path(before):
     assert router().by_id[b2[10]].active
 
     singly, _ = run(one_by_one)
-    batched, _ = run(lambda ids: bulk.process_many(ids))
+    batched, _ = run(lambda ids: bulk.process_next(["jn12345"]))
     assert batched == singly
     b2 = batched[1]
     assert b2[9] == CaseState.REGISTERED and b2[10] is None, "left for the dispatchers"
@@ -358,7 +359,8 @@ def test_the_batch_writes_each_value_as_the_orm_would_prepare_it(before, monkeyp
 
     monkeypatch.setattr(bulk, "_insert_rows", comparing)
     with clock.frozen_at(NOW):
-        assert bulk.process_many([p.pk for p in the_batch()]) == 8
+        assert len(the_batch()) == 8
+        assert bulk.process_next(["jn12345"]) == (8, 8)
     assert {"Case", "Appeal", "IndexChange", "CaseEvent"} <= checked.keys()
 
 
