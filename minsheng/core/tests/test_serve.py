@@ -15,13 +15,12 @@ class _Exited:
     def __init__(self, command, *args, **kwargs):
         self.started.append(command)
         self.returncode = 1
-        self.terminated = False
 
     def poll(self):
         return self.returncode
 
-    def terminate(self):
-        self.terminated = True
+    def terminate(self):  # pragma: no cover - serve stops only processes still running
+        pass
 
     def wait(self, timeout=None):
         return self.returncode
