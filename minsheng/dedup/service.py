@@ -33,7 +33,7 @@ from django.db.models import Max
 from minsheng.appeals.models import Appeal
 from minsheng.cases.choices import OPEN_STATES
 from minsheng.cases.models import Case
-from minsheng.core import clock
+from minsheng.core import clock, heap
 from minsheng.core.rows import by_pk
 from minsheng.dedup.detector import LINK, SUGGEST, DedupConfig, Detector, Features, Record
 from minsheng.dedup.models import IndexChange, IndexLock
@@ -224,11 +224,13 @@ class Index:
 
     def ensure(self) -> Detector:
         if self.detector is None:
+            heap.thaw()
             if not self._load_snapshot():
                 self.rebuild()
         elif time.monotonic() - self.config_loaded > _CATEGORY_TTL:
             self._apply_config()
         self.catch_up()
+        heap.settle(len(self.detector))
         return self.detector
 
     def _apply_config(self) -> None:

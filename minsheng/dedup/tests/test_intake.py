@@ -294,3 +294,39 @@ def test_the_api_shows_the_verdict_and_takes_the_decisions(client):
     )
     assert split.status_code == 201
     assert Appeal.objects.get(pk=neighbour.pk).case.number == split.json()["number"] != first.case.number
+
+
+def test_the_loaded_index_is_left_out_of_garbage_collection_and_freed_when_replaced(monkeypatch):
+    """``core.heap``: a loaded index (large enough) is frozen out of the collector's passes; a rebuild
+    thaws it, so the index it replaces is freed."""
+    import gc
+
+    from minsheng.core import heap
+
+    monkeypatch.setattr(heap, "FREEZE_FROM", 1)
+    threshold = gc.get_threshold()
+    try:
+        _frozen_and_freed(heap)
+    finally:  # the rest of the test process as it was
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+def _frozen_and_freed(heap):
+    import gc
+    import weakref
+
+    arrive(BBQ, address="历下区甸柳新村三区12号楼")
+    dedup_service.reset()
+    detector = dedup_service.index().ensure()
+    assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] >= heap.YOUNG
+    tracked = {id(o) for o in gc.get_objects()}
+    assert id(detector._index_of) not in tracked  # frozen: no collection walks it
+
+    before = weakref.ref(detector)
+    del detector
+    arrive(BBQ_NEIGHBOUR, phone="13805319999", days=1)
+    dedup_service.reset()  # a restart of the index: rebuilt from the database
+    assert len(dedup_service.index().ensure()) == 2
+    assert before() is None
