@@ -182,7 +182,9 @@ class BandIndex:
         # A bucket's bounds in one search: where its key starts and where the next key would. (The
         # largest key has no next one; it is searched for on the right instead.) The array methods
         # rather than ``np.searchsorted``, which dispatches in Python first: 32 searches a query.
-        bounds = np.stack([band_keys, band_keys + _U64(1)], axis=1)
+        bounds = np.empty((len(band_keys), 2), dtype=_U64)  # (np.stack costs more than the searches)
+        bounds[:, 0] = band_keys
+        bounds[:, 1] = band_keys + _U64(1)
         at_top = (band_keys == np.iinfo(_U64).max).tolist()
         for b, (keys, ids) in enumerate(zip(self.keys, self.ids, strict=True)):
             if at_top[b]:
