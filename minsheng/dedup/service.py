@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Min, Q
 
 from minsheng.appeals.models import Appeal
 from minsheng.cases.choices import OPEN_STATES
@@ -390,6 +390,35 @@ def lock() -> None:
     if not IndexLock.objects.filter(pk=1).update(touched_at=clock.now()):
         IndexLock.objects.get_or_create(pk=1)
         IndexLock.objects.filter(pk=1).update(touched_at=clock.now())
+
+
+# A batch's journal rows carry each appeal's places and band keys for the other processes, which read
+# them within seconds; a snapshot is taken every ten minutes. After a day they are dropped: a process
+# catching up from further back derives them from the appeal, which gives the same, and a row is ~500
+# bytes smaller (the journal itself is kept: see ``Index.catch_up``).
+DERIVED_KEPT = timedelta(days=1)
+_THIN_CHUNK = 5_000
+
+
+def thin_journal(now=None) -> int:
+    """Drop the derived places and band keys of journal rows older than ``DERIVED_KEPT``; returns how
+    many rows were thinned. In chunks of rows by ``seq`` (the journal's order, and its only index)."""
+    cutoff = (now or clock.now()) - DERIVED_KEPT
+    last = IndexChange.objects.filter(at__lt=cutoff).aggregate(m=Max("seq"))["m"]
+    first = (
+        IndexChange.objects.filter(seq__lte=last or 0)
+        .filter(Q(places__isnull=False) | Q(bands__isnull=False))
+        .aggregate(m=Min("seq"))["m"]
+    )
+    thinned = 0
+    while first is not None and first <= last:
+        thinned += (
+            IndexChange.objects.filter(seq__gte=first, seq__lt=first + _THIN_CHUNK, seq__lte=last)
+            .filter(Q(places__isnull=False) | Q(bands__isnull=False))
+            .update(places=None, bands=None)
+        )
+        first += _THIN_CHUNK
+    return thinned
 
 
 def journal(appeal: Appeal) -> None:

@@ -14,3 +14,10 @@ def snapshot() -> int:
         idx.ensure()
         idx.save()
         return len(idx.detector)
+
+
+@task()
+def thin_journal() -> int:
+    """Drop the places and band keys that journal rows older than a day carry (``service.thin_journal``).
+    Returns how many rows were thinned."""
+    return service.thin_journal()

@@ -24,6 +24,8 @@ SCHEDULE = {
     "minsheng.followup.tasks.survey_service_records": 300,
     # The duplicate index's snapshot, so that a restart replays minutes of journal, not years.
     "minsheng.dedup.tasks.snapshot": 600,
+    # The journal's rows keep their appeals' places and band keys for a day, then only the appeal's id.
+    "minsheng.dedup.tasks.thin_journal": 3600,
     # Finished task rows older than two weeks (failed ones: two months).
     "minsheng.core.tasks.prune_task_results": 86400,
     # Daily; one count query when too few new labels (MINSHENG_CLASSIFIER_RETRAIN_MIN_LABELS).
