@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Q
 
 from minsheng.appeals.models import Appeal
 from minsheng.cases.choices import OPEN_STATES
@@ -402,22 +402,12 @@ _THIN_CHUNK = 5_000
 
 def thin_journal(now=None) -> int:
     """Drop the derived places and band keys of journal rows older than ``DERIVED_KEPT``; returns how
-    many rows were thinned. In chunks of rows by ``seq`` (the journal's order, and its only index)."""
+    many rows were thinned. The rows still carrying them have an index of their own."""
     cutoff = (now or clock.now()) - DERIVED_KEPT
-    last = IndexChange.objects.filter(at__lt=cutoff).aggregate(m=Max("seq"))["m"]
-    first = (
-        IndexChange.objects.filter(seq__lte=last or 0)
-        .filter(Q(places__isnull=False) | Q(bands__isnull=False))
-        .aggregate(m=Min("seq"))["m"]
-    )
+    old = IndexChange.objects.filter(Q(places__isnull=False) | Q(bands__isnull=False), at__lt=cutoff)
     thinned = 0
-    while first is not None and first <= last:
-        thinned += (
-            IndexChange.objects.filter(seq__gte=first, seq__lt=first + _THIN_CHUNK, seq__lte=last)
-            .filter(Q(places__isnull=False) | Q(bands__isnull=False))
-            .update(places=None, bands=None)
-        )
-        first += _THIN_CHUNK
+    while seqs := list(old.order_by("seq").values_list("seq", flat=True)[:_THIN_CHUNK]):
+        thinned += IndexChange.objects.filter(seq__in=seqs).update(places=None, bands=None)
     return thinned
 
 
