@@ -400,10 +400,10 @@ DERIVED_KEPT = timedelta(days=1)
 _THIN_CHUNK = 5_000
 
 
-def thin_journal(now=None) -> int:
+def thin_journal() -> int:
     """Drop the derived places and band keys of journal rows older than ``DERIVED_KEPT``; returns how
     many rows were thinned. The rows still carrying them have an index of their own."""
-    cutoff = (now or clock.now()) - DERIVED_KEPT
+    cutoff = clock.now() - DERIVED_KEPT
     old = IndexChange.objects.filter(Q(places__isnull=False) | Q(bands__isnull=False), at__lt=cutoff)
     thinned = 0
     while seqs := list(old.order_by("seq").values_list("seq", flat=True)[:_THIN_CHUNK]):
